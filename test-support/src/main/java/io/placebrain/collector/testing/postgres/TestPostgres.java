@@ -1,0 +1,82 @@
+package io.placebrain.collector.testing.postgres;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Properties;
+import java.util.UUID;
+
+/**
+ * A PostgreSQL server for tests. Each test class works in a database of its own, created here and
+ * dropped afterwards, so tests never see each other's rows and an external server is left as it was
+ * found.
+ */
+public abstract class TestPostgres implements AutoCloseable {
+
+  /** Databases created by tests carry this prefix, so a leftover is easy to recognise. */
+  public static final String TEST_DATABASE_PREFIX = "collector_test_";
+
+  /** JDBC URL of the database named, without credentials. */
+  public abstract String jdbcUrl(String database);
+
+  /** The database tests connect to for administration (creating and dropping databases). */
+  protected abstract String adminDatabase();
+
+  public abstract String user();
+
+  public abstract String password();
+
+  /** Whether {@link #stop()} and {@link #start()} can simulate an outage. */
+  public abstract boolean canRestart();
+
+  /** Stops the server, keeping its data: clients see a database outage until {@link #start()}. */
+  public void stop() {
+    throw new UnsupportedOperationException(this + " cannot be stopped by a test");
+  }
+
+  /** Starts a server stopped by {@link #stop()} again, on the same port with the same data. */
+  public void start() {
+    throw new UnsupportedOperationException(this + " cannot be started by a test");
+  }
+
+  public Connection connect(String database) throws SQLException {
+    Properties props = new Properties();
+    props.setProperty("user", user());
+    if (password() != null) {
+      props.setProperty("password", password());
+    }
+    return DriverManager.getConnection(jdbcUrl(database), props);
+  }
+
+  /** Creates an empty database with a unique name. */
+  public TestDatabase createDatabase() {
+    String name = TEST_DATABASE_PREFIX + UUID.randomUUID().toString().replace("-", "");
+    try (Connection admin = connect(adminDatabase());
+        Statement statement = admin.createStatement()) {
+      statement.execute("CREATE DATABASE " + name);
+    } catch (SQLException e) {
+      throw new IllegalStateException(
+          "Could not create a test database on "
+              + this
+              + " (the user needs the CREATEDB privilege): "
+              + e.getMessage(),
+          e);
+    }
+    return new TestDatabase(this, name);
+  }
+
+  /** Drops a database created by {@link #createDatabase()}, disconnecting whoever still uses it. */
+  public void dropDatabase(String name) {
+    if (!name.startsWith(TEST_DATABASE_PREFIX)) {
+      throw new IllegalArgumentException(
+          "Refusing to drop a database tests did not create: " + name);
+    }
+    try (Connection admin = connect(adminDatabase());
+        Statement statement = admin.createStatement()) {
+      statement.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+    } catch (SQLException e) {
+      throw new IllegalStateException("Could not drop test database " + name, e);
+    }
+  }
+}
