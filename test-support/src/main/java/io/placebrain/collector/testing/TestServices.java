@@ -36,11 +36,6 @@ public final class TestServices {
   private static TestPostgres postgres;
   private static TestMqttBroker mqtt;
 
-  static {
-    Runtime.getRuntime()
-        .addShutdownHook(new Thread(TestServices::stopAll, "test-services-shutdown"));
-  }
-
   private TestServices() {}
 
   /** The Kafka broker (KRaft, one node). */
@@ -84,6 +79,14 @@ public final class TestServices {
     return mqtt;
   }
 
+  /**
+   * Registers something else started once per JVM, such as the Flink MiniCluster, to be stopped
+   * with the services.
+   */
+  public static synchronized void stopAtSessionEnd(AutoCloseable service) {
+    STARTED.push(service);
+  }
+
   static boolean useContainers() {
     String provider = System.getProperty(PROVIDER_PROPERTY, "embedded").toLowerCase(Locale.ROOT);
     switch (provider) {
@@ -109,7 +112,12 @@ public final class TestServices {
     return service;
   }
 
-  private static synchronized void stopAll() {
+  /**
+   * Stops every started service, newest first. Called when the test session ends ({@link
+   * TestServicesShutdown}) rather than from JVM shutdown hooks, which run concurrently and would
+   * race the services' own hooks.
+   */
+  static synchronized void stopAll() {
     while (!STARTED.isEmpty()) {
       AutoCloseable service = STARTED.pop();
       try {

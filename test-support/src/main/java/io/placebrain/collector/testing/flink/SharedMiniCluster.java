@@ -1,5 +1,6 @@
 package io.placebrain.collector.testing.flink;
 
+import io.placebrain.collector.testing.TestServices;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Collection;
@@ -67,8 +68,18 @@ public final class SharedMiniCluster
                   .setConfiguration(configuration)
                   .build());
       started.before();
-      Runtime.getRuntime()
-          .addShutdownHook(new Thread(started::after, "flink-minicluster-shutdown"));
+      TestServices.stopAtSessionEnd(
+          new AutoCloseable() {
+            @Override
+            public void close() {
+              started.after();
+            }
+
+            @Override
+            public String toString() {
+              return "Flink MiniCluster";
+            }
+          });
       cluster = started;
     }
     return cluster;
