@@ -1,0 +1,71 @@
+package io.placebrain.collector.telemetry;
+
+import java.time.Instant;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * One valid reading: a row of {@code readings} (time, device, key, value) plus the place it belongs
+ * to. Ids are kept as two longs each, so Flink serialises readings as plain POJOs without Kryo.
+ */
+public class Reading {
+
+  /** Microseconds since the epoch, the precision PostgreSQL stores. */
+  public long timeMicros;
+
+  public long deviceIdHigh;
+  public long deviceIdLow;
+  public long placeIdHigh;
+  public long placeIdLow;
+  public String key;
+  public double value;
+
+  public Reading() {}
+
+  public Reading(long timeMicros, UUID deviceId, UUID placeId, String key, double value) {
+    this.timeMicros = timeMicros;
+    this.deviceIdHigh = deviceId.getMostSignificantBits();
+    this.deviceIdLow = deviceId.getLeastSignificantBits();
+    this.placeIdHigh = placeId.getMostSignificantBits();
+    this.placeIdLow = placeId.getLeastSignificantBits();
+    this.key = key;
+    this.value = value;
+  }
+
+  public UUID deviceId() {
+    return new UUID(deviceIdHigh, deviceIdLow);
+  }
+
+  public UUID placeId() {
+    return new UUID(placeIdHigh, placeIdLow);
+  }
+
+  public Instant time() {
+    return Instant.EPOCH.plusNanos(Math.multiplyExact(timeMicros, 1000L));
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (!(o instanceof Reading)) {
+      return false;
+    }
+    Reading other = (Reading) o;
+    return timeMicros == other.timeMicros
+        && deviceIdHigh == other.deviceIdHigh
+        && deviceIdLow == other.deviceIdLow
+        && placeIdHigh == other.placeIdHigh
+        && placeIdLow == other.placeIdLow
+        && Objects.equals(key, other.key)
+        && Double.compare(value, other.value) == 0;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(timeMicros, deviceIdHigh, deviceIdLow, key, value);
+  }
+
+  @Override
+  public String toString() {
+    return time() + " " + deviceId() + " " + key + "=" + value;
+  }
+}

@@ -1,0 +1,454 @@
+package io.placebrain.collector.telemetry;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import io.placebrain.collector.deadletter.DeadLetter;
+import io.placebrain.collector.deadletter.RejectReason;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeFormatterBuilder;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoField;
+import java.time.temporal.TemporalAccessor;
+import java.util.Arrays;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * Parses the telemetry wire format with a streaming JSON parser, one pass, no object mapping:
+ *
+ * <pre>{"place_id": "&lt;uuid&gt;", "device_id": "&lt;uuid&gt;", "payload": P}</pre>
+ *
+ * where {@code P} is {@code {"ts": <ISO-8601 or null>, "values": {"<key>": <number>, ...}}} or a
+ * JSON string containing that object. Every valid value becomes a {@link Reading}; a record that
+ * cannot be read at all is rejected once, and a readable record with some bad values keeps the good
+ * ones and rejects each bad one with its own reason. Not thread-safe state is kept per call, so one
+ * parser serves a whole subtask.
+ */
+public final class TelemetryParser {
+
+  // Python's json module writes NaN and Infinity as bare tokens; reading them as numbers lets the
+  // parser reject just that value instead of the whole record.
+  private static final JsonFactory JSON =
+      JsonFactory.builder()
+          .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+          .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build())
+          .build();
+
+  /** ISO-8601 date and time, 'T' or space between them, offset optional (then UTC). */
+  private static final DateTimeFormatter TIMESTAMP =
+      new DateTimeFormatterBuilder()
+          .parseCaseInsensitive()
+          .append(DateTimeFormatter.ISO_LOCAL_DATE)
+          .optionalStart()
+          .appendLiteral('T')
+          .optionalEnd()
+          .optionalStart()
+          .appendLiteral(' ')
+          .optionalEnd()
+          .append(DateTimeFormatter.ISO_LOCAL_TIME)
+          .optionalStart()
+          .appendPattern("[XXX][XX][X]")
+          .optionalEnd()
+          .toFormatter();
+
+  private static final Pattern NUMBER =
+      Pattern.compile("[+-]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d+)?");
+
+  private final ParserSettings settings;
+  private final Clock clock;
+
+  public TelemetryParser(ParserSettings settings) {
+    this(settings, Clock.systemUTC());
+  }
+
+  public TelemetryParser(ParserSettings settings, Clock clock) {
+    this.settings = settings;
+    this.clock = clock;
+  }
+
+  /** Parses one record and reports every reading and rejection to {@code out}. */
+  public void parse(KafkaRecord record, TelemetryOutput out) {
+    try {
+      parseChecked(record, out);
+    } catch (Rejection rejection) {
+      out.rejected(DeadLetter.of(record, rejection.reason, rejection.getMessage(), null));
+    }
+  }
+
+  private void parseChecked(KafkaRecord record, TelemetryOutput out) throws Rejection {
+    byte[] bytes = record.value;
+    if (bytes == null || bytes.length == 0) {
+      throw new Rejection(RejectReason.EMPTY_RECORD, "record has no value");
+    }
+    if (bytes.length > settings.maxRecordBytes()) {
+      throw new Rejection(
+          RejectReason.TOO_LARGE,
+          "record of "
+              + bytes.length
+              + " bytes exceeds the limit of "
+              + settings.maxRecordBytes()
+              + " bytes");
+    }
+    Envelope envelope = new Envelope();
+    try (JsonParser parser = JSON.createParser(bytes)) {
+      readEnvelope(parser, envelope);
+      if (parser.nextToken() != null) {
+        throw new Rejection(RejectReason.NOT_JSON, "unexpected content after the JSON object");
+      }
+    } catch (IOException e) {
+      throw new Rejection(RejectReason.NOT_JSON, "not valid JSON: " + firstLine(e.getMessage()));
+    }
+    envelope.emit(record, out);
+  }
+
+  private void readEnvelope(JsonParser parser, Envelope envelope) throws IOException, Rejection {
+    if (parser.nextToken() != JsonToken.START_OBJECT) {
+      throw new Rejection(RejectReason.NOT_AN_OBJECT, "the record is not a JSON object");
+    }
+    boolean sawPayload = false;
+    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+      String field = parser.currentName();
+      JsonToken token = parser.nextToken();
+      switch (field) {
+        case "place_id":
+          envelope.placeId = uuid(parser, token, "place_id");
+          break;
+        case "device_id":
+          envelope.deviceId = uuid(parser, token, "device_id");
+          break;
+        case "payload":
+          sawPayload = true;
+          readPayloadField(parser, token, envelope);
+          break;
+        default:
+          parser.skipChildren();
+      }
+    }
+    if (envelope.placeId == null) {
+      throw new Rejection(RejectReason.MISSING_FIELD, "place_id is missing");
+    }
+    if (envelope.deviceId == null) {
+      throw new Rejection(RejectReason.MISSING_FIELD, "device_id is missing");
+    }
+    if (!sawPayload) {
+      throw new Rejection(RejectReason.MISSING_FIELD, "payload is missing");
+    }
+  }
+
+  private void readPayloadField(JsonParser parser, JsonToken token, Envelope envelope)
+      throws IOException, Rejection {
+    if (token == JsonToken.START_OBJECT) {
+      readPayload(parser, envelope);
+    } else if (token == JsonToken.VALUE_STRING) {
+      // The bridge may splice the device's JSON in as a string: parse what it contains.
+      try (JsonParser inner = JSON.createParser(parser.getText())) {
+        if (inner.nextToken() != JsonToken.START_OBJECT) {
+          throw new Rejection(
+              RejectReason.WRONG_TYPE, "payload is a string that does not contain a JSON object");
+        }
+        readPayload(inner, envelope);
+        if (inner.nextToken() != null) {
+          throw new Rejection(
+              RejectReason.NOT_JSON, "unexpected content after the payload object in its string");
+        }
+      } catch (IOException e) {
+        throw new Rejection(
+            RejectReason.NOT_JSON,
+            "payload string is not valid JSON: " + firstLine(e.getMessage()));
+      }
+    } else {
+      throw new Rejection(
+          RejectReason.WRONG_TYPE,
+          "payload must be an object or a string containing one, not " + describe(token));
+    }
+  }
+
+  private void readPayload(JsonParser parser, Envelope envelope) throws IOException, Rejection {
+    boolean sawValues = false;
+    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+      String field = parser.currentName();
+      JsonToken token = parser.nextToken();
+      switch (field) {
+        case "ts":
+          envelope.explicitTime = timestamp(parser, token);
+          break;
+        case "values":
+          sawValues = true;
+          if (token != JsonToken.START_OBJECT) {
+            throw new Rejection(
+                RejectReason.WRONG_TYPE,
+                "payload.values must be an object, not " + describe(token));
+          }
+          readValues(parser, envelope);
+          break;
+        default:
+          parser.skipChildren();
+      }
+    }
+    if (!sawValues) {
+      throw new Rejection(RejectReason.MISSING_FIELD, "payload.values is missing");
+    }
+  }
+
+  private void readValues(JsonParser parser, Envelope envelope) throws IOException {
+    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+      String key = parser.currentName();
+      JsonToken token = parser.nextToken();
+      String keyProblem = keyProblem(key);
+      if (keyProblem != null) {
+        parser.skipChildren();
+        envelope.reject(key, RejectReason.INVALID_KEY, keyProblem);
+        continue;
+      }
+      switch (token) {
+        case VALUE_NUMBER_INT:
+        case VALUE_NUMBER_FLOAT:
+          double number = parser.getDoubleValue();
+          if (Double.isFinite(number)) {
+            envelope.accept(key, number);
+          } else {
+            envelope.reject(
+                key,
+                RejectReason.INVALID_VALUE,
+                "value of '" + key + "' is " + parser.getText() + ", not a finite number");
+          }
+          break;
+        case VALUE_TRUE:
+          envelope.accept(key, 1.0);
+          break;
+        case VALUE_FALSE:
+          envelope.accept(key, 0.0);
+          break;
+        case VALUE_STRING:
+          numericString(parser.getText(), key, envelope);
+          break;
+        default:
+          parser.skipChildren();
+          envelope.reject(
+              key,
+              RejectReason.INVALID_VALUE,
+              "value of '" + key + "' is " + describe(token) + ", not a number");
+      }
+    }
+  }
+
+  private static void numericString(String text, String key, Envelope envelope) {
+    if (!NUMBER.matcher(text).matches()) {
+      envelope.reject(
+          key,
+          RejectReason.INVALID_VALUE,
+          "value of '" + key + "' is the string \"" + abbreviate(text) + "\", not a number");
+      return;
+    }
+    double number = Double.parseDouble(text);
+    if (Double.isFinite(number)) {
+      envelope.accept(key, number);
+    } else {
+      envelope.reject(
+          key,
+          RejectReason.INVALID_VALUE,
+          "value of '" + key + "' (\"" + abbreviate(text) + "\") is out of range");
+    }
+  }
+
+  private static String keyProblem(String key) {
+    if (key.isEmpty()) {
+      return "a reading key is empty";
+    }
+    if (key.length() > ParserSettings.MAX_KEY_LENGTH) {
+      return "reading key '"
+          + abbreviate(key)
+          + "' has "
+          + key.length()
+          + " characters, more than "
+          + ParserSettings.MAX_KEY_LENGTH;
+    }
+    return null;
+  }
+
+  private static UUID uuid(JsonParser parser, JsonToken token, String field)
+      throws IOException, Rejection {
+    if (token != JsonToken.VALUE_STRING) {
+      parser.skipChildren();
+      throw new Rejection(
+          token == JsonToken.VALUE_NULL ? RejectReason.MISSING_FIELD : RejectReason.WRONG_TYPE,
+          field + " must be a UUID string, not " + describe(token));
+    }
+    String text = parser.getText();
+    // UUID.fromString accepts shortened groups such as "1-2-3-4-5"; require the canonical form.
+    if (text.length() != 36) {
+      throw new Rejection(
+          RejectReason.INVALID_UUID, field + " \"" + abbreviate(text) + "\" is not a UUID");
+    }
+    try {
+      return UUID.fromString(text);
+    } catch (IllegalArgumentException e) {
+      throw new Rejection(
+          RejectReason.INVALID_UUID, field + " \"" + abbreviate(text) + "\" is not a UUID");
+    }
+  }
+
+  private Instant timestamp(JsonParser parser, JsonToken token) throws IOException, Rejection {
+    if (token == JsonToken.VALUE_NULL) {
+      return null;
+    }
+    if (token != JsonToken.VALUE_STRING) {
+      parser.skipChildren();
+      throw new Rejection(
+          RejectReason.WRONG_TYPE,
+          "payload.ts must be an ISO-8601 string or null, not " + describe(token));
+    }
+    String text = parser.getText();
+    Instant time;
+    try {
+      TemporalAccessor parsed = TIMESTAMP.parse(text);
+      LocalDateTime local = LocalDateTime.from(parsed);
+      ZoneOffset offset =
+          parsed.isSupported(ChronoField.OFFSET_SECONDS)
+              ? ZoneOffset.ofTotalSeconds(parsed.get(ChronoField.OFFSET_SECONDS))
+              : ZoneOffset.UTC;
+      time = local.toInstant(offset);
+    } catch (DateTimeParseException e) {
+      throw new Rejection(
+          RejectReason.INVALID_TIMESTAMP,
+          "payload.ts \"" + abbreviate(text) + "\" is not an ISO-8601 date and time");
+    }
+    return time;
+  }
+
+  private void checkRange(Instant time, String origin) throws Rejection {
+    if (time.isBefore(settings.earliest())) {
+      throw new Rejection(
+          RejectReason.TIMESTAMP_OUT_OF_RANGE,
+          origin + " " + time + " is before the earliest accepted time " + settings.earliest());
+    }
+    Instant latest = clock.instant().plus(settings.maxAhead());
+    if (time.isAfter(latest)) {
+      throw new Rejection(
+          RejectReason.TIMESTAMP_OUT_OF_RANGE,
+          origin + " " + time + " is more than " + settings.maxAhead() + " in the future");
+    }
+  }
+
+  private static String describe(JsonToken token) {
+    if (token == null) {
+      return "nothing";
+    }
+    switch (token) {
+      case START_OBJECT:
+        return "an object";
+      case START_ARRAY:
+        return "an array";
+      case VALUE_STRING:
+        return "a string";
+      case VALUE_NUMBER_INT:
+      case VALUE_NUMBER_FLOAT:
+        return "a number";
+      case VALUE_TRUE:
+      case VALUE_FALSE:
+        return "a boolean";
+      case VALUE_NULL:
+        return "null";
+      default:
+        return token.toString();
+    }
+  }
+
+  private static String abbreviate(String text) {
+    return text.length() <= 64 ? text : text.substring(0, 61) + "...";
+  }
+
+  private static String firstLine(String message) {
+    if (message == null) {
+      return "unreadable";
+    }
+    int newline = message.indexOf('\n');
+    return newline < 0 ? message : message.substring(0, newline);
+  }
+
+  /** The fields of one record, gathered while parsing, emitted once the whole record is read. */
+  private final class Envelope {
+    UUID placeId;
+    UUID deviceId;
+    Instant explicitTime;
+    int count;
+    String[] keys = new String[8];
+    double[] values = new double[8];
+    int rejectedCount;
+    String[] rejectedKeys = new String[0];
+    RejectReason[] rejectedReasons = new RejectReason[0];
+    String[] rejectedDetails = new String[0];
+
+    void accept(String key, double value) {
+      // One reading per key: a key repeated in the same object keeps its last value.
+      for (int i = 0; i < count; i++) {
+        if (keys[i].equals(key)) {
+          values[i] = value;
+          return;
+        }
+      }
+      if (count == keys.length) {
+        keys = Arrays.copyOf(keys, count * 2);
+        values = Arrays.copyOf(values, count * 2);
+      }
+      keys[count] = key;
+      values[count] = value;
+      count++;
+    }
+
+    void reject(String key, RejectReason reason, String detail) {
+      if (rejectedCount == rejectedKeys.length) {
+        int size = Math.max(4, rejectedCount * 2);
+        rejectedKeys = Arrays.copyOf(rejectedKeys, size);
+        rejectedReasons = Arrays.copyOf(rejectedReasons, size);
+        rejectedDetails = Arrays.copyOf(rejectedDetails, size);
+      }
+      rejectedKeys[rejectedCount] = key;
+      rejectedReasons[rejectedCount] = reason;
+      rejectedDetails[rejectedCount] = detail;
+      rejectedCount++;
+    }
+
+    void emit(KafkaRecord record, TelemetryOutput out) throws Rejection {
+      if (count == 0 && rejectedCount == 0) {
+        throw new Rejection(RejectReason.NO_VALUES, "payload.values is empty");
+      }
+      Instant time;
+      if (explicitTime != null) {
+        time = explicitTime;
+        checkRange(time, "payload.ts");
+      } else {
+        time = Instant.ofEpochMilli(record.timestamp);
+        checkRange(time, "the record timestamp (payload.ts is absent)");
+      }
+      long micros =
+          Math.addExact(
+              Math.multiplyExact(time.getEpochSecond(), 1_000_000L), time.getNano() / 1000);
+      for (int i = 0; i < count; i++) {
+        out.reading(new Reading(micros, deviceId, placeId, keys[i], values[i]));
+      }
+      for (int i = 0; i < rejectedCount; i++) {
+        out.rejected(
+            DeadLetter.of(record, rejectedReasons[i], rejectedDetails[i], rejectedKeys[i]));
+      }
+    }
+  }
+
+  /** A record, or part of one, that cannot be accepted. Carries no stack trace: it is not a bug. */
+  private static final class Rejection extends Exception {
+    final RejectReason reason;
+
+    Rejection(RejectReason reason, String message) {
+      super(message, null, false, false);
+      this.reason = reason;
+    }
+  }
+}
