@@ -2,8 +2,11 @@ package io.placebrain.collector.testing.postgres;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Properties;
 import java.util.UUID;
 
@@ -71,6 +74,26 @@ public abstract class TestPostgres implements AutoCloseable {
     if (!name.startsWith(TEST_DATABASE_PREFIX)) {
       throw new IllegalArgumentException(
           "Refusing to drop a database tests did not create: " + name);
+    }
+    // A prepared transaction keeps its database from being dropped; a test that failed between
+    // prepare and commit may leave one.
+    try (Connection database = connect(name);
+        Statement statement = database.createStatement()) {
+      List<String> prepared = new ArrayList<>();
+      try (ResultSet rows =
+          statement.executeQuery(
+              "SELECT gid FROM pg_prepared_xacts WHERE database = current_database()")) {
+        while (rows.next()) {
+          prepared.add(rows.getString(1));
+        }
+      }
+      for (String gid : prepared) {
+        statement.execute("ROLLBACK PREPARED '" + gid.replace("'", "''") + "'");
+      }
+    } catch (SQLException e) {
+      if (!"3D000".equals(e.getSQLState())) { // invalid_catalog_name: already gone
+        throw new IllegalStateException("Could not clean test database " + name, e);
+      }
     }
     try (Connection admin = connect(adminDatabase());
         Statement statement = admin.createStatement()) {

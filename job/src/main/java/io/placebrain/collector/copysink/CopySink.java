@@ -1,0 +1,83 @@
+package io.placebrain.collector.copysink;
+
+import io.placebrain.collector.copysink.committer.CopyCommittable;
+import io.placebrain.collector.copysink.committer.CopyCommittableSerializer;
+import io.placebrain.collector.copysink.committer.CopyCommitter;
+import io.placebrain.collector.copysink.writer.CopySinkWriter;
+import io.placebrain.collector.copysink.writer.CopyWriterState;
+import io.placebrain.collector.copysink.writer.CopyWriterStateSerializer;
+import io.placebrain.collector.copysink.writer.WriterContext;
+import java.io.IOException;
+import java.util.Collection;
+import org.apache.flink.api.connector.sink2.Committer;
+import org.apache.flink.api.connector.sink2.CommitterInitContext;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
+import org.apache.flink.api.connector.sink2.SupportsCommitter;
+import org.apache.flink.api.connector.sink2.SupportsWriterState;
+import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
+
+/**
+ * A Flink sink that writes rows into a PostgreSQL table with binary {@code COPY ... FROM STDIN},
+ * buffered and checkpointed, exactly once (two-phase commit with prepared transactions) or at least
+ * once. Build one with {@link #builder()}; see {@link CopySinkWriter} for how exactly-once works
+ * and {@link CopyCommitter} for how commit failures are handled.
+ */
+public final class CopySink<T>
+    implements Sink<T>,
+        SupportsCommitter<CopyCommittable>,
+        SupportsWriterState<T, CopyWriterState> {
+
+  private final CopySinkSettings settings;
+  private final CopyRowEncoder<T> encoder;
+  private final ConnectionFactory connections;
+  private final ConnectionAction startupAction;
+
+  CopySink(
+      CopySinkSettings settings,
+      CopyRowEncoder<T> encoder,
+      ConnectionFactory connections,
+      ConnectionAction startupAction) {
+    this.settings = settings;
+    this.encoder = encoder;
+    this.connections = connections;
+    this.startupAction = startupAction;
+  }
+
+  public static <T> CopySinkBuilder<T> builder() {
+    return new CopySinkBuilder<>();
+  }
+
+  public CopySinkSettings settings() {
+    return settings;
+  }
+
+  @Override
+  public SinkWriter<T> createWriter(WriterInitContext context) throws IOException {
+    return restoreWriter(context, java.util.List.of());
+  }
+
+  @Override
+  public StatefulSinkWriter<T, CopyWriterState> restoreWriter(
+      WriterInitContext context, Collection<CopyWriterState> recoveredState) throws IOException {
+    return new CopySinkWriter<>(
+        settings, encoder, connections, startupAction, WriterContext.of(context));
+  }
+
+  @Override
+  public SimpleVersionedSerializer<CopyWriterState> getWriterStateSerializer() {
+    return new CopyWriterStateSerializer();
+  }
+
+  @Override
+  public Committer<CopyCommittable> createCommitter(CommitterInitContext context) {
+    return new CopyCommitter(settings, connections, context.metricGroup());
+  }
+
+  @Override
+  public SimpleVersionedSerializer<CopyCommittable> getCommittableSerializer() {
+    return new CopyCommittableSerializer();
+  }
+}

@@ -1,0 +1,132 @@
+package io.placebrain.collector.copysink;
+
+import io.placebrain.collector.copysink.internal.TransactionIds;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+
+/** Builds a {@link CopySink}; every setting but the connection, table and encoder has a default. */
+public final class CopySinkBuilder<T> {
+
+  private ConnectionFactory connections;
+  private String table;
+  private CopyRowEncoder<T> encoder;
+  private ConnectionAction startupAction;
+  private DeliveryGuarantee deliveryGuarantee = DeliveryGuarantee.EXACTLY_ONCE;
+  private String transactionIdPrefix = "collector-copy";
+  private int maxBufferedRows = 20_000;
+  private long maxBufferedBytes = 4L << 20;
+  private Duration flushInterval = Duration.ofSeconds(1);
+  private Duration connectTimeout = Duration.ofSeconds(60);
+  private int commitAttempts = 5;
+  private Duration initialBackoff = Duration.ofMillis(100);
+  private Duration maxBackoff = Duration.ofSeconds(10);
+
+  CopySinkBuilder() {}
+
+  public CopySinkBuilder<T> setConnection(String jdbcUrl, String user, String password) {
+    return setConnectionFactory(ConnectionFactory.of(jdbcUrl, user, password));
+  }
+
+  public CopySinkBuilder<T> setConnectionFactory(ConnectionFactory connections) {
+    this.connections = connections;
+    return this;
+  }
+
+  public CopySinkBuilder<T> setTable(String table) {
+    this.table = table;
+    return this;
+  }
+
+  public CopySinkBuilder<T> setEncoder(CopyRowEncoder<T> encoder) {
+    this.encoder = encoder;
+    return this;
+  }
+
+  /** Runs on every writer's connection before it writes, e.g. an idempotent schema migration. */
+  public CopySinkBuilder<T> setStartupAction(ConnectionAction startupAction) {
+    this.startupAction = startupAction;
+    return this;
+  }
+
+  public CopySinkBuilder<T> setDeliveryGuarantee(DeliveryGuarantee deliveryGuarantee) {
+    if (deliveryGuarantee == DeliveryGuarantee.NONE) {
+      throw new IllegalArgumentException("The COPY sink offers EXACTLY_ONCE or AT_LEAST_ONCE");
+    }
+    this.deliveryGuarantee = deliveryGuarantee;
+    return this;
+  }
+
+  /** Names this sink's prepared transactions; must be unique among jobs sharing a database. */
+  public CopySinkBuilder<T> setTransactionIdPrefix(String transactionIdPrefix) {
+    TransactionIds.validatePrefix(transactionIdPrefix);
+    this.transactionIdPrefix = transactionIdPrefix;
+    return this;
+  }
+
+  public CopySinkBuilder<T> setMaxBufferedRows(int maxBufferedRows) {
+    if (maxBufferedRows < 1) {
+      throw new IllegalArgumentException("maxBufferedRows must be positive");
+    }
+    this.maxBufferedRows = maxBufferedRows;
+    return this;
+  }
+
+  public CopySinkBuilder<T> setMaxBufferedBytes(long maxBufferedBytes) {
+    if (maxBufferedBytes < 1024) {
+      throw new IllegalArgumentException("maxBufferedBytes must be at least 1024");
+    }
+    this.maxBufferedBytes = maxBufferedBytes;
+    return this;
+  }
+
+  public CopySinkBuilder<T> setFlushInterval(Duration flushInterval) {
+    if (flushInterval.isNegative() || flushInterval.isZero()) {
+      throw new IllegalArgumentException("flushInterval must be positive");
+    }
+    this.flushInterval = flushInterval;
+    return this;
+  }
+
+  /** How long a writer keeps retrying to reach the database before failing its task. */
+  public CopySinkBuilder<T> setConnectTimeout(Duration connectTimeout) {
+    this.connectTimeout = connectTimeout;
+    return this;
+  }
+
+  public CopySinkBuilder<T> setRetryBackoff(Duration initial, Duration max) {
+    this.initialBackoff = initial;
+    this.maxBackoff = max;
+    return this;
+  }
+
+  public CopySinkBuilder<T> setCommitAttempts(int commitAttempts) {
+    if (commitAttempts < 1) {
+      throw new IllegalArgumentException("commitAttempts must be positive");
+    }
+    this.commitAttempts = commitAttempts;
+    return this;
+  }
+
+  public CopySink<T> build() {
+    Objects.requireNonNull(connections, "connection (setConnection) is required");
+    Objects.requireNonNull(table, "table is required");
+    Objects.requireNonNull(encoder, "encoder is required");
+    List<String> columns = List.copyOf(encoder.columns());
+    CopySinkSettings settings =
+        new CopySinkSettings(
+            table,
+            columns,
+            deliveryGuarantee,
+            transactionIdPrefix,
+            maxBufferedRows,
+            maxBufferedBytes,
+            flushInterval,
+            connectTimeout,
+            commitAttempts,
+            initialBackoff,
+            maxBackoff);
+    return new CopySink<>(settings, encoder, connections, startupAction);
+  }
+}

@@ -1,0 +1,122 @@
+package io.placebrain.collector.copysink.internal;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The database side of two-phase commit: settings, commit, and aborting what was left behind. */
+public final class PreparedTransactions {
+
+  private static final Logger LOG = LoggerFactory.getLogger(PreparedTransactions.class);
+
+  private PreparedTransactions() {}
+
+  /**
+   * Fails with a message saying what to set when the server cannot prepare enough transactions:
+   * each writer subtask holds at most one prepared transaction per checkpoint in flight.
+   */
+  public static void checkEnabled(Connection connection, int parallelism) throws SQLException {
+    int max;
+    try (Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery("SHOW max_prepared_transactions")) {
+      rows.next();
+      max = Integer.parseInt(rows.getString(1));
+    }
+    if (max == 0) {
+      throw new IllegalStateException(
+          "The exactly-once COPY sink commits with PostgreSQL prepared transactions, which this"
+              + " server disables (max_prepared_transactions = 0). Set max_prepared_transactions"
+              + " to at least "
+              + recommended(parallelism)
+              + " (postgresql.conf, or start the server with -c max_prepared_transactions="
+              + recommended(parallelism)
+              + ") and restart PostgreSQL, or choose the at-least-once delivery guarantee.");
+    }
+    if (max < parallelism) {
+      LOG.warn(
+          "max_prepared_transactions = {} is below the sink parallelism {}; commits may fail."
+              + " Set it to at least {}.",
+          max,
+          parallelism,
+          recommended(parallelism));
+    }
+  }
+
+  static int recommended(int parallelism) {
+    return Math.max(16, parallelism * 4);
+  }
+
+  /** Names of this database's prepared transactions that start with the prefix. */
+  public static List<String> list(Connection connection, String prefix) throws SQLException {
+    List<String> names = new ArrayList<>();
+    try (PreparedStatement query =
+        connection.prepareStatement(
+            "SELECT gid FROM pg_prepared_xacts WHERE database = current_database()"
+                + " AND starts_with(gid, ?) ORDER BY prepared")) {
+      query.setString(1, prefix + TransactionIds.SEPARATOR);
+      try (ResultSet rows = query.executeQuery()) {
+        while (rows.next()) {
+          names.add(rows.getString(1));
+        }
+      }
+    }
+    return names;
+  }
+
+  /**
+   * Rolls back this prefix's prepared transactions whose checkpoint label is above {@code
+   * restoredCheckpointId}: they were prepared after the checkpoint the job restarts from, so their
+   * rows will be written again. Transactions of that checkpoint or earlier belong to the restored
+   * state and are committed by the committer. Without a restored checkpoint every one goes.
+   *
+   * @return the names rolled back
+   */
+  public static List<String> abortAfter(
+      Connection connection, String prefix, OptionalLong restoredCheckpointId) throws SQLException {
+    long keepUpTo = restoredCheckpointId.orElse(0L);
+    List<String> aborted = new ArrayList<>();
+    for (String name : list(connection, prefix)) {
+      OptionalLong label = TransactionIds.checkpointLabel(prefix, name);
+      if (label.isPresent() && label.getAsLong() > keepUpTo) {
+        try {
+          execute(connection, "ROLLBACK PREPARED '" + name + "'");
+          aborted.add(name);
+        } catch (SQLException e) {
+          // Another process may have resolved it meanwhile; anything else is a real failure.
+          if (!SqlFailures.isUnknownPreparedTransaction(e)) {
+            throw e;
+          }
+        }
+      }
+    }
+    if (!aborted.isEmpty()) {
+      LOG.info(
+          "Rolled back {} prepared transaction(s) left after checkpoint {}: {}",
+          aborted.size(),
+          keepUpTo,
+          aborted);
+    }
+    return aborted;
+  }
+
+  /** {@code COMMIT PREPARED}; must run outside a transaction block. */
+  public static void commit(Connection connection, String name) throws SQLException {
+    execute(connection, "COMMIT PREPARED '" + name + "'");
+  }
+
+  private static void execute(Connection connection, String sql) throws SQLException {
+    if (!connection.getAutoCommit()) {
+      connection.setAutoCommit(true);
+    }
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(sql);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+package io.placebrain.collector.copysink.internal;
+
+import java.util.OptionalLong;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Names of prepared transactions: {@code <prefix>:<checkpoint>:<subtask>:<nonce>}.
+ *
+ * <p>The checkpoint part is a lower bound of the checkpoint the transaction belongs to: the writer
+ * learns a checkpoint's id only after it prepared that checkpoint's transaction, so it labels each
+ * transaction with one more than the last id it saw. That is enough for recovery from checkpoint
+ * {@code R}: a transaction prepared after the writer snapshotted {@code R} carries a label above
+ * {@code R}; one that belongs to {@code R} or earlier carries a label of at most {@code R}. The
+ * nonce keeps names unique when a restarted job reuses labels.
+ */
+public final class TransactionIds {
+
+  static final char SEPARATOR = ':';
+
+  private TransactionIds() {}
+
+  public static String name(String prefix, long checkpointLabel, int subtask) {
+    return prefix
+        + SEPARATOR
+        + checkpointLabel
+        + SEPARATOR
+        + subtask
+        + SEPARATOR
+        + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffffL);
+  }
+
+  /** The checkpoint label of a name this prefix created, or empty if the name is not ours. */
+  public static OptionalLong checkpointLabel(String prefix, String name) {
+    if (!name.startsWith(prefix + SEPARATOR)) {
+      return OptionalLong.empty();
+    }
+    String rest = name.substring(prefix.length() + 1);
+    int end = rest.indexOf(SEPARATOR);
+    if (end <= 0) {
+      return OptionalLong.empty();
+    }
+    try {
+      return OptionalLong.of(Long.parseLong(rest.substring(0, end)));
+    } catch (NumberFormatException e) {
+      return OptionalLong.empty();
+    }
+  }
+
+  /** Checks a prefix is usable: non-empty, no separator, and leaves room in PostgreSQL's 200. */
+  public static void validatePrefix(String prefix) {
+    if (prefix == null || prefix.isEmpty()) {
+      throw new IllegalArgumentException("transaction id prefix must not be empty");
+    }
+    if (prefix.indexOf(SEPARATOR) >= 0 || prefix.indexOf('\'') >= 0) {
+      throw new IllegalArgumentException(
+          "transaction id prefix must not contain ':' or quotes: " + prefix);
+    }
+    if (prefix.length() > 120) {
+      throw new IllegalArgumentException("transaction id prefix longer than 120 characters");
+    }
+  }
+}

@@ -1,0 +1,314 @@
+package io.placebrain.collector.copysink.writer;
+
+import io.placebrain.collector.copysink.BinaryCopyBuffer;
+import io.placebrain.collector.copysink.ConnectionAction;
+import io.placebrain.collector.copysink.ConnectionFactory;
+import io.placebrain.collector.copysink.CopyRowEncoder;
+import io.placebrain.collector.copysink.CopySinkSettings;
+import io.placebrain.collector.copysink.committer.CopyCommittable;
+import io.placebrain.collector.copysink.internal.Backoff;
+import io.placebrain.collector.copysink.internal.PreparedTransactions;
+import io.placebrain.collector.copysink.internal.SqlFailures;
+import io.placebrain.collector.copysink.internal.TransactionIds;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Collection;
+import java.util.List;
+import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
+import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.postgresql.PGConnection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Buffers rows in binary COPY format and sends them to PostgreSQL in batches.
+ *
+ * <p><b>Exactly once.</b> All batches between two checkpoints go into one database transaction.
+ * Before the checkpoint barrier passes, the writer sends what it still buffers and turns the
+ * transaction into a prepared transaction ({@code PREPARE TRANSACTION}), which survives crashes and
+ * restarts of both the job and the database. Its name goes into the checkpoint as a committable;
+ * once the checkpoint is complete, the committer runs {@code COMMIT PREPARED}. So the rows of a
+ * checkpoint become visible exactly when the source offsets that produced them are durable:
+ *
+ * <ul>
+ *   <li>a failure before the checkpoint completes loses the open or prepared transaction, and the
+ *       job replays those rows from the checkpoint before; prepared leftovers are rolled back when
+ *       the job restarts (by subtask 0, before any new transaction is prepared, see {@link
+ *       PreparedTransactions#abortAfter});
+ *   <li>a failure after the checkpoint completes keeps the committable in the restored state, and
+ *       the committer commits it on restart; committing a transaction already committed is
+ *       recognised and counted as done.
+ * </ul>
+ *
+ * <p><b>At least once.</b> Each batch is its own committed transaction; a failure replays rows
+ * since the last checkpoint, some of which may already be stored.
+ *
+ * <p>Memory is bounded by the batch bounds: when the buffer is full, {@link #write} sends it before
+ * accepting more, which back-pressures the job while the database is slow.
+ */
+public final class CopySinkWriter<T>
+    implements StatefulSinkWriter<T, CopyWriterState>, CommittingSinkWriter<T, CopyCommittable> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(CopySinkWriter.class);
+
+  private final CopySinkSettings settings;
+  private final CopyRowEncoder<T> encoder;
+  private final ConnectionFactory connections;
+  private final WriterContext context;
+  private final String copySql;
+  private final BinaryCopyBuffer buffer;
+
+  private final Counter rowsWritten;
+  private final Counter batchesWritten;
+  private final Counter retries;
+  private final Counter transactionsPrepared;
+  private final Histogram batchLatencyMillis;
+
+  private Connection connection;
+
+  /** Rows sent into the open transaction since the last prepare (exactly-once only). */
+  private long rowsInTransaction;
+
+  /** The highest checkpoint this writer has snapshotted; labels the next transaction. */
+  private long lastCheckpointId;
+
+  private long lastFlushMillis;
+
+  public CopySinkWriter(
+      CopySinkSettings settings,
+      CopyRowEncoder<T> encoder,
+      ConnectionFactory connections,
+      ConnectionAction startupAction,
+      WriterContext context)
+      throws IOException {
+    this.settings = settings;
+    this.encoder = encoder;
+    this.connections = connections;
+    this.context = context;
+    this.copySql = settings.copyStatement();
+    this.buffer = new BinaryCopyBuffer((int) Math.min(settings.maxBufferedBytes() + 1024, 1 << 24));
+    this.lastCheckpointId = context.restoredCheckpointId().orElse(0L);
+    this.lastFlushMillis = context.timers().getCurrentProcessingTime();
+
+    var metrics = context.metrics();
+    rowsWritten = metrics.counter("copyRowsWritten");
+    batchesWritten = metrics.counter("copyBatches");
+    retries = metrics.counter("copyRetries");
+    transactionsPrepared = metrics.counter("copyTransactionsPrepared");
+    batchLatencyMillis =
+        metrics.histogram("copyBatchLatencyMs", new DescriptiveStatisticsHistogram(500));
+    metrics.gauge("copyBufferedRows", buffer::rows);
+    metrics.gauge("copyBufferedBytes", buffer::sizeInBytes);
+
+    try {
+      connection = connectWithRetry();
+      if (startupAction != null) {
+        startupAction.run(connection);
+      }
+      if (settings.exactlyOnce()) {
+        PreparedTransactions.checkEnabled(connection, context.parallelism());
+        if (context.subtask() == 0) {
+          PreparedTransactions.abortAfter(
+              connection, settings.transactionIdPrefix(), context.restoredCheckpointId());
+        }
+      }
+      connection.setAutoCommit(false);
+    } catch (SQLException e) {
+      closeQuietly();
+      throw new IOException("COPY sink could not start: " + SqlFailures.describe(e), e);
+    } catch (InterruptedException e) {
+      closeQuietly();
+      Thread.currentThread().interrupt();
+      throw new IOException("Interrupted while connecting", e);
+    }
+    scheduleFlush();
+  }
+
+  @Override
+  public void write(T element, Context ignored) throws IOException, InterruptedException {
+    encoder.encode(element, buffer);
+    if (buffer.rows() >= settings.maxBufferedRows()
+        || buffer.sizeInBytes() >= settings.maxBufferedBytes()) {
+      sendBuffer();
+    }
+  }
+
+  @Override
+  public void flush(boolean endOfInput) throws IOException, InterruptedException {
+    sendBuffer();
+  }
+
+  @Override
+  public Collection<CopyCommittable> prepareCommit() throws IOException, InterruptedException {
+    sendBuffer();
+    if (!settings.exactlyOnce() || rowsInTransaction == 0) {
+      return List.of();
+    }
+    String name =
+        TransactionIds.name(
+            settings.transactionIdPrefix(), lastCheckpointId + 1, context.subtask());
+    try (Statement statement = connection.createStatement()) {
+      statement.execute("PREPARE TRANSACTION '" + name + "'");
+    } catch (SQLException e) {
+      throw new IOException(
+          "Could not prepare the transaction of "
+              + rowsInTransaction
+              + " rows: "
+              + SqlFailures.describe(e),
+          e);
+    }
+    transactionsPrepared.inc();
+    CopyCommittable committable = new CopyCommittable(name, rowsInTransaction);
+    rowsInTransaction = 0;
+    return List.of(committable);
+  }
+
+  @Override
+  public List<CopyWriterState> snapshotState(long checkpointId) {
+    lastCheckpointId = Math.max(lastCheckpointId, checkpointId);
+    return List.of();
+  }
+
+  /**
+   * Sends the buffered rows as one COPY. A batch may be retried on a new connection only while it
+   * is the first of its transaction (or, at least once, always): otherwise rows sent before it in
+   * the same transaction died with the old connection, and only a restart from the checkpoint can
+   * bring them back.
+   */
+  private void sendBuffer() throws IOException, InterruptedException {
+    if (buffer.isEmpty()) {
+      return;
+    }
+    long begin = System.nanoTime();
+    long deadline = begin + settings.connectTimeout().toNanos();
+    Backoff backoff = new Backoff(settings.initialBackoff(), settings.maxBackoff());
+    while (true) {
+      try {
+        if (connection == null) {
+          connection = connections.connect();
+          connection.setAutoCommit(false);
+        }
+        buffer.sendTo(connection.unwrap(PGConnection.class).getCopyAPI().copyIn(copySql));
+        if (!settings.exactlyOnce()) {
+          connection.commit();
+        }
+        break;
+      } catch (SQLException | IOException e) {
+        SQLException sqlFailure = asSqlException(e);
+        boolean canRetry =
+            sqlFailure != null
+                && SqlFailures.isTransient(sqlFailure)
+                && (!settings.exactlyOnce() || rowsInTransaction == 0)
+                && System.nanoTime() + backoff.nextPauseMillis() * 1_000_000L < deadline;
+        long lostWithConnection = rowsInTransaction;
+        closeQuietly();
+        if (!canRetry) {
+          throw new IOException(
+              "COPY of "
+                  + buffer.rows()
+                  + " rows into "
+                  + settings.table()
+                  + " failed"
+                  + (lostWithConnection > 0
+                      ? " with "
+                          + lostWithConnection
+                          + " rows of this checkpoint already sent (the job restarts from its"
+                          + " last checkpoint)"
+                      : "")
+                  + ": "
+                  + SqlFailures.describe(sqlFailure),
+              e);
+        }
+        retries.inc();
+        LOG.warn(
+            "COPY into {} failed ({}); retrying in {} ms",
+            settings.table(),
+            SqlFailures.describe(sqlFailure),
+            backoff.nextPauseMillis());
+        backoff.pause();
+      }
+    }
+    int rows = buffer.rows();
+    rowsInTransaction += settings.exactlyOnce() ? rows : 0;
+    rowsWritten.inc(rows);
+    batchesWritten.inc();
+    batchLatencyMillis.update((System.nanoTime() - begin) / 1_000_000L);
+    buffer.clear();
+    lastFlushMillis = context.timers().getCurrentProcessingTime();
+  }
+
+  private void scheduleFlush() {
+    long intervalMillis = Math.max(1, settings.flushInterval().toMillis());
+    context
+        .timers()
+        .registerTimer(
+            context.timers().getCurrentProcessingTime() + intervalMillis,
+            time -> {
+              if (time - lastFlushMillis >= intervalMillis) {
+                sendBuffer();
+              }
+              scheduleFlush();
+            });
+  }
+
+  private Connection connectWithRetry() throws SQLException, InterruptedException {
+    long deadline = System.nanoTime() + settings.connectTimeout().toNanos();
+    Backoff backoff = new Backoff(settings.initialBackoff(), settings.maxBackoff());
+    while (true) {
+      try {
+        return connections.connect();
+      } catch (SQLException e) {
+        if (!SqlFailures.isTransient(e)
+            || System.nanoTime() + backoff.nextPauseMillis() * 1_000_000L >= deadline) {
+          throw e;
+        }
+        retries.inc();
+        LOG.warn(
+            "Cannot reach the database ({}); retrying in {} ms",
+            SqlFailures.describe(e),
+            backoff.nextPauseMillis());
+        backoff.pause();
+      }
+    }
+  }
+
+  private static SQLException asSqlException(Exception e) {
+    if (e instanceof SQLException) {
+      return (SQLException) e;
+    }
+    if (e.getCause() instanceof SQLException) {
+      return (SQLException) e.getCause();
+    }
+    return new SQLException(e.getMessage(), "08006", e);
+  }
+
+  /** Rows buffered and not yet sent; for tests. */
+  int bufferedRows() {
+    return buffer.rows();
+  }
+
+  private void closeQuietly() {
+    if (connection != null) {
+      try {
+        connection.close();
+      } catch (SQLException e) {
+        LOG.debug("Closing a failed connection", e);
+      }
+      connection = null;
+    }
+    // Whatever the closed connection held in its open transaction is gone with it.
+    rowsInTransaction = 0;
+  }
+
+  @Override
+  public void close() {
+    // An open, unprepared transaction rolls back when its connection closes; prepared ones stay
+    // for the committer or for recovery.
+    closeQuietly();
+  }
+}

@@ -1,0 +1,32 @@
+package io.placebrain.collector.copysink.writer;
+
+import java.util.OptionalLong;
+import org.apache.flink.api.common.operators.ProcessingTimeService;
+import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.metrics.MetricGroup;
+
+/**
+ * What a writer needs from Flink, small enough to build by hand in a unit test.
+ *
+ * @param subtask index of this writer among its parallel instances
+ * @param parallelism number of parallel writers
+ * @param restoredCheckpointId the checkpoint the job restarted from, if any
+ * @param timers runs flush and maintenance timers in the task's thread
+ * @param metrics where the writer registers its metrics
+ */
+public record WriterContext(
+    int subtask,
+    int parallelism,
+    OptionalLong restoredCheckpointId,
+    ProcessingTimeService timers,
+    MetricGroup metrics) {
+
+  public static WriterContext of(WriterInitContext context) {
+    return new WriterContext(
+        context.getTaskInfo().getIndexOfThisSubtask(),
+        context.getTaskInfo().getNumberOfParallelSubtasks(),
+        context.getRestoredCheckpointId(),
+        context.getProcessingTimeService(),
+        context.metricGroup());
+  }
+}

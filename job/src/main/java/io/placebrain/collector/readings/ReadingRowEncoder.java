@@ -1,0 +1,26 @@
+package io.placebrain.collector.readings;
+
+import io.placebrain.collector.copysink.BinaryCopyBuffer;
+import io.placebrain.collector.copysink.CopyRowEncoder;
+import io.placebrain.collector.telemetry.Reading;
+import java.util.List;
+
+/** A reading as a row of {@code readings (time, device_id, key, value)}. */
+public final class ReadingRowEncoder implements CopyRowEncoder<Reading> {
+
+  private static final List<String> COLUMNS = List.of("time", "device_id", "key", "value");
+
+  @Override
+  public List<String> columns() {
+    return COLUMNS;
+  }
+
+  @Override
+  public void encode(Reading reading, BinaryCopyBuffer row) {
+    row.startRow(4);
+    row.timestampMicros(reading.timeMicros);
+    row.uuid(reading.deviceIdHigh, reading.deviceIdLow);
+    row.text(reading.key);
+    row.float8(reading.value);
+  }
+}
