@@ -34,16 +34,19 @@ public final class CopySink<T>
   private final CopyRowEncoder<T> encoder;
   private final ConnectionFactory connections;
   private final ConnectionAction startupAction;
+  private final ConnectionAction periodicAction;
 
   CopySink(
       CopySinkSettings settings,
       CopyRowEncoder<T> encoder,
       ConnectionFactory connections,
-      ConnectionAction startupAction) {
+      ConnectionAction startupAction,
+      ConnectionAction periodicAction) {
     this.settings = settings;
     this.encoder = encoder;
     this.connections = connections;
     this.startupAction = startupAction;
+    this.periodicAction = periodicAction;
   }
 
   public static <T> CopySinkBuilder<T> builder() {
@@ -63,7 +66,7 @@ public final class CopySink<T>
   public StatefulSinkWriter<T, CopyWriterState> restoreWriter(
       WriterInitContext context, Collection<CopyWriterState> recoveredState) throws IOException {
     return new CopySinkWriter<>(
-        settings, encoder, connections, startupAction, WriterContext.of(context));
+        settings, encoder, connections, startupAction, periodicAction, WriterContext.of(context));
   }
 
   @Override

@@ -13,6 +13,8 @@ public final class CopySinkBuilder<T> {
   private String table;
   private CopyRowEncoder<T> encoder;
   private ConnectionAction startupAction;
+  private ConnectionAction periodicAction;
+  private Duration periodicActionInterval = Duration.ofHours(1);
   private DeliveryGuarantee deliveryGuarantee = DeliveryGuarantee.EXACTLY_ONCE;
   private String transactionIdPrefix = "collector-copy";
   private int maxBufferedRows = 20_000;
@@ -47,6 +49,16 @@ public final class CopySinkBuilder<T> {
   /** Runs on every writer's connection before it writes, e.g. an idempotent schema migration. */
   public CopySinkBuilder<T> setStartupAction(ConnectionAction startupAction) {
     this.startupAction = startupAction;
+    return this;
+  }
+
+  /**
+   * Runs on subtask 0 every {@code interval} on a connection of its own, e.g. partition
+   * maintenance. Failures are logged and retried next time; they never fail the job.
+   */
+  public CopySinkBuilder<T> setPeriodicAction(ConnectionAction periodicAction, Duration interval) {
+    this.periodicAction = periodicAction;
+    this.periodicActionInterval = interval;
     return this;
   }
 
@@ -126,7 +138,8 @@ public final class CopySinkBuilder<T> {
             connectTimeout,
             commitAttempts,
             initialBackoff,
-            maxBackoff);
-    return new CopySink<>(settings, encoder, connections, startupAction);
+            maxBackoff,
+            periodicActionInterval);
+    return new CopySink<>(settings, encoder, connections, startupAction, periodicAction);
   }
 }

@@ -18,6 +18,7 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
  * @param connectTimeout how long the writer keeps trying to reach the database before failing
  * @param commitAttempts attempts per commit before handing it back to Flink to retry later
  * @param initialBackoff first pause between attempts, doubled each time up to {@code maxBackoff}
+ * @param periodicActionInterval how often subtask 0 runs the periodic action, if there is one
  */
 public record CopySinkSettings(
     String table,
@@ -30,7 +31,8 @@ public record CopySinkSettings(
     Duration connectTimeout,
     int commitAttempts,
     Duration initialBackoff,
-    Duration maxBackoff)
+    Duration maxBackoff,
+    Duration periodicActionInterval)
     implements Serializable {
 
   /** Quoted for SQL: {@code COPY table (columns) FROM STDIN BINARY}. */

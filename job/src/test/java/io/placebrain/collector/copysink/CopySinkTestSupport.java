@@ -46,6 +46,17 @@ public final class CopySinkTestSupport {
       OptionalLong restoredCheckpoint,
       TestProcessingTimeService timers)
       throws Exception {
+    return writer(settings, connections, subtask, 2, restoredCheckpoint, timers);
+  }
+
+  public static CopySinkWriter<Reading> writer(
+      CopySinkSettings settings,
+      ConnectionFactory connections,
+      int subtask,
+      int parallelism,
+      OptionalLong restoredCheckpoint,
+      TestProcessingTimeService timers)
+      throws Exception {
     return new CopySinkWriter<>(
         settings,
         new ReadingRowEncoder(),

@@ -3,16 +3,23 @@ package io.placebrain.collector.storage;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Creates and upgrades the readings and alerts schema. Idempotent, and safe when several job
- * subtasks and the query service start at once: the whole migration runs in one transaction under a
+ * subtasks and the query service start at once: the migration runs in one transaction under a
  * transaction-scoped advisory lock, so concurrent callers wait for the first and then find
  * everything in place.
+ *
+ * <p>Every statement that would lock a table runs only when the catalog shows something missing. An
+ * up-to-date schema therefore takes no table locks: a job subtask that restarts beside running
+ * writers must never queue behind their open (or prepared) transactions, which commit only once
+ * that very subtask is back.
  */
 public final class CollectorSchema {
 
@@ -33,6 +40,8 @@ public final class CollectorSchema {
     connection.setAutoCommit(false);
     try (Statement statement = connection.createStatement()) {
       statement.execute("SELECT pg_advisory_xact_lock(" + MIGRATION_LOCK + ")");
+      // Where DDL is needed, waiting for a lock is bounded: a failed start is retried.
+      statement.execute("SET LOCAL lock_timeout = '30s'");
       createAlerts(statement);
       StorageMode mode = createReadings(connection, statement, settings);
       connection.commit();
@@ -59,75 +68,80 @@ public final class CollectorSchema {
       if (isHypertable(statement)) {
         return StorageMode.TIMESCALEDB;
       }
-      try (ResultSet rows =
-          statement.executeQuery(
-              "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                  + "WHERE c.relname = 'readings' AND n.nspname = current_schema()")) {
-        if (!rows.next()) {
-          throw new SQLException("Table readings does not exist: run the schema migration first");
-        }
-        return "p".equals(rows.getString(1)) ? StorageMode.PARTITIONED : StorageMode.UNPARTITIONED;
+      if (!exists(statement, "readings")) {
+        throw new SQLException("Table readings does not exist: run the schema migration first");
       }
+      return isPartitioned(statement) ? StorageMode.PARTITIONED : StorageMode.UNPARTITIONED;
     }
   }
 
   private static void createAlerts(Statement statement) throws SQLException {
-    statement.execute(
-        "CREATE TABLE IF NOT EXISTS alerts ("
-            + "id uuid PRIMARY KEY,"
-            + " sensor_id uuid,"
-            + " threshold_id uuid,"
-            + " device_id uuid,"
-            + " place_id uuid,"
-            + " key text,"
-            + " value double precision,"
-            + " threshold_value double precision,"
-            + " threshold_type text,"
-            + " severity text,"
-            + " status text DEFAULT 'active',"
-            + " created_at timestamptz,"
-            + " resolved_at timestamptz)");
-    statement.execute(
-        "CREATE INDEX IF NOT EXISTS alerts_place_created_idx ON alerts (place_id, created_at DESC)");
-    statement.execute("CREATE INDEX IF NOT EXISTS alerts_device_idx ON alerts (device_id)");
+    if (!exists(statement, "alerts")) {
+      statement.execute(
+          "CREATE TABLE alerts ("
+              + "id uuid PRIMARY KEY,"
+              + " sensor_id uuid,"
+              + " threshold_id uuid,"
+              + " device_id uuid,"
+              + " place_id uuid,"
+              + " key text,"
+              + " value double precision,"
+              + " threshold_value double precision,"
+              + " threshold_type text,"
+              + " severity text,"
+              + " status text DEFAULT 'active',"
+              + " created_at timestamptz,"
+              + " resolved_at timestamptz)");
+    }
+    createIndexIfMissing(
+        statement, "alerts_place_created_idx", "alerts (place_id, created_at DESC)");
+    createIndexIfMissing(statement, "alerts_device_idx", "alerts (device_id)");
   }
 
   private static StorageMode createReadings(
       Connection connection, Statement statement, SchemaSettings settings) throws SQLException {
-    boolean exists = tableExists(statement, "readings");
+    boolean exists = exists(statement, "readings");
     boolean timescale = enableTimescale(connection, statement);
     StorageMode mode;
     if (timescale && (!exists || isHypertable(statement) || !isPartitioned(statement))) {
-      statement.execute(
-          "CREATE TABLE IF NOT EXISTS readings ("
-              + "time timestamptz NOT NULL,"
-              + " device_id uuid NOT NULL,"
-              + " key text NOT NULL,"
-              + " value double precision NOT NULL)");
-      statement.execute(
-          "SELECT create_hypertable('readings', 'time', chunk_time_interval => INTERVAL '1 day',"
-              + " if_not_exists => TRUE, migrate_data => TRUE)");
+      if (!exists) {
+        statement.execute("CREATE TABLE readings (" + READINGS_COLUMNS + ")");
+      }
+      if (!isHypertable(statement)) {
+        statement.execute(
+            "SELECT create_hypertable('readings', 'time', chunk_time_interval => INTERVAL '1 day',"
+                + " if_not_exists => TRUE, migrate_data => TRUE)");
+      }
       configureTimescalePolicies(statement, settings);
       mode = StorageMode.TIMESCALEDB;
     } else if (!exists) {
       statement.execute(
-          "CREATE TABLE readings ("
-              + "time timestamptz NOT NULL,"
-              + " device_id uuid NOT NULL,"
-              + " key text NOT NULL,"
-              + " value double precision NOT NULL) PARTITION BY RANGE (time)");
+          "CREATE TABLE readings (" + READINGS_COLUMNS + ") PARTITION BY RANGE (time)");
+      // Catches rows outside every daily partition, so an insert never fails for want of one.
       statement.execute(
-          "CREATE TABLE IF NOT EXISTS "
+          "CREATE TABLE "
               + ReadingsMaintenance.DEFAULT_PARTITION
               + " PARTITION OF readings DEFAULT");
       mode = StorageMode.PARTITIONED;
     } else {
       mode = isPartitioned(statement) ? StorageMode.PARTITIONED : StorageMode.UNPARTITIONED;
     }
-    statement.execute(
-        "CREATE INDEX IF NOT EXISTS readings_device_key_time_idx"
-            + " ON readings (device_id, key, time DESC)");
+    createIndexIfMissing(
+        statement, "readings_device_key_time_idx", "readings (device_id, key, time DESC)");
     return mode;
+  }
+
+  private static final String READINGS_COLUMNS =
+      "time timestamptz NOT NULL,"
+          + " device_id uuid NOT NULL,"
+          + " key text NOT NULL,"
+          + " value double precision NOT NULL";
+
+  private static void createIndexIfMissing(Statement statement, String name, String definition)
+      throws SQLException {
+    if (!exists(statement, name)) {
+      statement.execute("CREATE INDEX IF NOT EXISTS " + name + " ON " + definition);
+    }
   }
 
   /**
@@ -148,7 +162,7 @@ public final class CollectorSchema {
         return true;
       }
     }
-    var savepoint = connection.setSavepoint();
+    Savepoint savepoint = connection.setSavepoint();
     try {
       statement.execute("CREATE EXTENSION IF NOT EXISTS timescaledb");
       connection.releaseSavepoint(savepoint);
@@ -178,26 +192,47 @@ public final class CollectorSchema {
               + " timescaledb.compress_segmentby = 'device_id, key',"
               + " timescaledb.compress_orderby = 'time DESC')");
     }
-    // Replacing the policies keeps them in step with the configured intervals.
-    statement.execute("SELECT remove_compression_policy('readings', if_exists => TRUE)");
-    statement.execute(
-        "SELECT add_compression_policy('readings', compress_after => "
-            + interval(settings.compressAfter())
-            + ")");
-    statement.execute("SELECT remove_retention_policy('readings', if_exists => TRUE)");
-    statement.execute(
-        "SELECT add_retention_policy('readings', drop_after => "
-            + interval(settings.retention())
-            + ")");
+    // A policy is replaced only when its interval differs from the configured one.
+    if (!policyMatches(
+        statement, "policy_compression", "compress_after", settings.compressAfter())) {
+      statement.execute("SELECT remove_compression_policy('readings', if_exists => TRUE)");
+      statement.execute(
+          "SELECT add_compression_policy('readings', compress_after => "
+              + interval(settings.compressAfter())
+              + ")");
+    }
+    if (!policyMatches(statement, "policy_retention", "drop_after", settings.retention())) {
+      statement.execute("SELECT remove_retention_policy('readings', if_exists => TRUE)");
+      statement.execute(
+          "SELECT add_retention_policy('readings', drop_after => "
+              + interval(settings.retention())
+              + ")");
+    }
   }
 
-  static String interval(java.time.Duration duration) {
+  private static boolean policyMatches(
+      Statement statement, String procedure, String field, Duration expected) throws SQLException {
+    try (ResultSet rows =
+        statement.executeQuery(
+            "SELECT (config ->> '"
+                + field
+                + "')::interval = "
+                + interval(expected)
+                + " FROM timescaledb_information.jobs WHERE hypertable_name = 'readings'"
+                + " AND proc_name = '"
+                + procedure
+                + "'")) {
+      return rows.next() && rows.getBoolean(1);
+    }
+  }
+
+  static String interval(Duration duration) {
     return "INTERVAL '" + duration.toSeconds() + " seconds'";
   }
 
-  private static boolean tableExists(Statement statement, String table) throws SQLException {
+  private static boolean exists(Statement statement, String relation) throws SQLException {
     try (ResultSet rows =
-        statement.executeQuery("SELECT to_regclass('" + table + "') IS NOT NULL")) {
+        statement.executeQuery("SELECT to_regclass('" + relation + "') IS NOT NULL")) {
       return rows.next() && rows.getBoolean(1);
     }
   }

@@ -30,6 +30,7 @@ public final class ReadingsMaintenance {
   static final String DEFAULT_PARTITION = "readings_default";
   static final String PARTITION_PREFIX = "readings_p";
   static final String LOCK_TIMEOUT = "5s";
+  static final String DROP_LOCK_TIMEOUT = "200ms";
   static final long MAINTENANCE_LOCK = CollectorSchema.MIGRATION_LOCK + 1;
 
   private static final Logger LOG = LoggerFactory.getLogger(ReadingsMaintenance.class);
@@ -80,10 +81,20 @@ public final class ReadingsMaintenance {
     }
     int dropped = 0;
     for (LocalDate day : existing) {
-      // A partition goes once all of its day is older than the cutoff.
+      // A partition expires once all of its day is older than the cutoff. Emptying it locks only
+      // the partition, which no writer touches any more; dropping it would lock the parent
+      // against every writer, so that is tried with a short timeout and otherwise left to a
+      // later run: an empty partition costs nothing.
       if (!day.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant().isAfter(cutoff)) {
-        inTransaction(connection, s -> s.execute("DROP TABLE IF EXISTS " + partitionName(day)));
-        dropped++;
+        String name = partitionName(day);
+        inTransaction(connection, LOCK_TIMEOUT, s -> s.execute("TRUNCATE " + name));
+        try {
+          inTransaction(
+              connection, DROP_LOCK_TIMEOUT, s -> s.execute("DROP TABLE IF EXISTS " + name));
+          dropped++;
+        } catch (SQLException e) {
+          LOG.debug("Partition {} emptied; dropping it waits for a quieter moment", name, e);
+        }
       }
     }
     deleteOlderThan(connection, DEFAULT_PARTITION, cutoff);
@@ -107,6 +118,7 @@ public final class ReadingsMaintenance {
     String to = day.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant().toString();
     inTransaction(
         connection,
+        LOCK_TIMEOUT,
         s -> {
           s.execute("CREATE TABLE IF NOT EXISTS " + name + " (LIKE readings INCLUDING DEFAULTS)");
           s.execute(
@@ -171,11 +183,12 @@ public final class ReadingsMaintenance {
     void run(Statement statement) throws SQLException;
   }
 
-  private static void inTransaction(Connection connection, StatementWork work) throws SQLException {
+  private static void inTransaction(Connection connection, String lockTimeout, StatementWork work)
+      throws SQLException {
     boolean autoCommit = connection.getAutoCommit();
     connection.setAutoCommit(false);
     try (Statement statement = connection.createStatement()) {
-      statement.execute("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT + "'");
+      statement.execute("SET LOCAL lock_timeout = '" + lockTimeout + "'");
       work.run(statement);
       connection.commit();
     } catch (SQLException e) {

@@ -80,6 +80,27 @@ class CollectorSchemaITCase {
 
   @Test
   @Order(3)
+  void upToDateSchemaNeedsNoTableLocksBesideOpenWriters() throws Exception {
+    TestDatabase db = DB.get();
+    // A writer's prepared transaction holds a lock on readings until it is committed; a
+    // restarting subtask's migration must not wait for it.
+    db.execute(
+        "BEGIN; INSERT INTO readings VALUES (now(), gen_random_uuid(), 'held', 1);"
+            + " PREPARE TRANSACTION 'schema-test:1:0:0'");
+    try (Connection connection = db.connect()) {
+      try (Statement statement = connection.createStatement()) {
+        statement.execute("SET lock_timeout = '1s'");
+      }
+      CollectorSchema.migrate(connection, SchemaSettings.DEFAULTS);
+      ReadingsMaintenance.run(
+          connection, CollectorSchema.detect(connection), SchemaSettings.DEFAULTS, Instant.now());
+    } finally {
+      db.execute("ROLLBACK PREPARED 'schema-test:1:0:0'");
+    }
+  }
+
+  @Test
+  @Order(4)
   void alertsTableHasTheSpecifiedColumnsAndDefaults() throws Exception {
     TestDatabase db = DB.get();
     UUID id = UUID.randomUUID();
@@ -115,7 +136,7 @@ class CollectorSchemaITCase {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void retentionIsCarriedOut() throws Exception {
     TestDatabase db = DB.get();
     StorageMode mode;

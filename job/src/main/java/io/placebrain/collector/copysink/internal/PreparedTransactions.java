@@ -71,20 +71,35 @@ public final class PreparedTransactions {
   }
 
   /**
-   * Rolls back this prefix's prepared transactions whose checkpoint label is above {@code
-   * restoredCheckpointId}: they were prepared after the checkpoint the job restarts from, so their
-   * rows will be written again. Transactions of that checkpoint or earlier belong to the restored
-   * state and are committed by the committer. Without a restored checkpoint every one goes.
+   * Rolls back the prepared transactions a restarting writer subtask is responsible for whose
+   * checkpoint label is above {@code restoredCheckpointId}: they were prepared after the checkpoint
+   * the subtask restarts from, so their rows will be written again. Transactions of that checkpoint
+   * or earlier belong to the restored state and are committed by the committer. Without a restored
+   * checkpoint every one goes.
+   *
+   * <p>Each subtask cleans up after itself, because Flink may restart a single failed subtask
+   * (region failover) while the others keep writing. After a change of parallelism, subtask {@code
+   * i} also takes over the names of former subtasks {@code j} with {@code j % parallelism == i}; a
+   * rescale always restarts every subtask, so none is forgotten.
    *
    * @return the names rolled back
    */
   public static List<String> abortAfter(
-      Connection connection, String prefix, OptionalLong restoredCheckpointId) throws SQLException {
+      Connection connection,
+      String prefix,
+      OptionalLong restoredCheckpointId,
+      int subtask,
+      int parallelism)
+      throws SQLException {
     long keepUpTo = restoredCheckpointId.orElse(0L);
     List<String> aborted = new ArrayList<>();
     for (String name : list(connection, prefix)) {
       OptionalLong label = TransactionIds.checkpointLabel(prefix, name);
-      if (label.isPresent() && label.getAsLong() > keepUpTo) {
+      OptionalLong owner = TransactionIds.subtask(prefix, name);
+      if (label.isPresent()
+          && owner.isPresent()
+          && owner.getAsLong() % parallelism == subtask
+          && label.getAsLong() > keepUpTo) {
         try {
           execute(connection, "ROLLBACK PREPARED '" + name + "'");
           aborted.add(name);
@@ -98,7 +113,8 @@ public final class PreparedTransactions {
     }
     if (!aborted.isEmpty()) {
       LOG.info(
-          "Rolled back {} prepared transaction(s) left after checkpoint {}: {}",
+          "Subtask {} rolled back {} prepared transaction(s) left after checkpoint {}: {}",
+          subtask,
           aborted.size(),
           keepUpTo,
           aborted);

@@ -31,16 +31,24 @@ public final class TransactionIds {
 
   /** The checkpoint label of a name this prefix created, or empty if the name is not ours. */
   public static OptionalLong checkpointLabel(String prefix, String name) {
+    return part(prefix, name, 0);
+  }
+
+  /** The writer subtask that prepared a name this prefix created, or empty. */
+  public static OptionalLong subtask(String prefix, String name) {
+    return part(prefix, name, 1);
+  }
+
+  private static OptionalLong part(String prefix, String name, int index) {
     if (!name.startsWith(prefix + SEPARATOR)) {
       return OptionalLong.empty();
     }
-    String rest = name.substring(prefix.length() + 1);
-    int end = rest.indexOf(SEPARATOR);
-    if (end <= 0) {
+    String[] parts = name.substring(prefix.length() + 1).split(String.valueOf(SEPARATOR), -1);
+    if (parts.length != 3) {
       return OptionalLong.empty();
     }
     try {
-      return OptionalLong.of(Long.parseLong(rest.substring(0, end)));
+      return OptionalLong.of(Long.parseLong(parts[index]));
     } catch (NumberFormatException e) {
       return OptionalLong.empty();
     }

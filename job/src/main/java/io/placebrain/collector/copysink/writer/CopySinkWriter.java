@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>a failure before the checkpoint completes loses the open or prepared transaction, and the
  *       job replays those rows from the checkpoint before; prepared leftovers are rolled back when
- *       the job restarts (by subtask 0, before any new transaction is prepared, see {@link
+ *       the subtask restarts, before it prepares anything new (see {@link
  *       PreparedTransactions#abortAfter});
  *   <li>a failure after the checkpoint completes keeps the committable in the restored state, and
  *       the committer commits it on restart; committing a transaction already committed is
@@ -86,6 +86,22 @@ public final class CopySinkWriter<T>
       ConnectionAction startupAction,
       WriterContext context)
       throws IOException {
+    this(settings, encoder, connections, startupAction, null, context);
+  }
+
+  /**
+   * @param periodicAction run by subtask 0 every {@link CopySinkSettings#periodicActionInterval()}
+   *     on a connection of its own, such as table maintenance; a failure is logged and retried at
+   *     the next interval, never failing the job
+   */
+  public CopySinkWriter(
+      CopySinkSettings settings,
+      CopyRowEncoder<T> encoder,
+      ConnectionFactory connections,
+      ConnectionAction startupAction,
+      ConnectionAction periodicAction,
+      WriterContext context)
+      throws IOException {
     this.settings = settings;
     this.encoder = encoder;
     this.connections = connections;
@@ -112,10 +128,14 @@ public final class CopySinkWriter<T>
       }
       if (settings.exactlyOnce()) {
         PreparedTransactions.checkEnabled(connection, context.parallelism());
-        if (context.subtask() == 0) {
-          PreparedTransactions.abortAfter(
-              connection, settings.transactionIdPrefix(), context.restoredCheckpointId());
-        }
+        // Before this subtask prepares anything new: a new checkpoint starts only once every
+        // restarted subtask is running again, i.e. past this point.
+        PreparedTransactions.abortAfter(
+            connection,
+            settings.transactionIdPrefix(),
+            context.restoredCheckpointId(),
+            context.subtask(),
+            context.parallelism());
       }
       connection.setAutoCommit(false);
     } catch (SQLException e) {
@@ -127,6 +147,9 @@ public final class CopySinkWriter<T>
       throw new IOException("Interrupted while connecting", e);
     }
     scheduleFlush();
+    if (periodicAction != null && context.subtask() == 0) {
+      schedulePeriodic(periodicAction);
+    }
   }
 
   @Override
@@ -253,6 +276,22 @@ public final class CopySinkWriter<T>
                 sendBuffer();
               }
               scheduleFlush();
+            });
+  }
+
+  private void schedulePeriodic(ConnectionAction action) {
+    long intervalMillis = Math.max(1, settings.periodicActionInterval().toMillis());
+    context
+        .timers()
+        .registerTimer(
+            context.timers().getCurrentProcessingTime() + intervalMillis,
+            time -> {
+              try (Connection own = connections.connect()) {
+                action.run(own);
+              } catch (SQLException | RuntimeException e) {
+                LOG.warn("Periodic maintenance failed; it runs again in {} ms", intervalMillis, e);
+              }
+              schedulePeriodic(action);
             });
   }
 

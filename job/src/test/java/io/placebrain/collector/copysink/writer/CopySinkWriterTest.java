@@ -137,9 +137,9 @@ class CopySinkWriterTest {
     }
     assertThat(preparedNames()).hasSize(2);
 
-    // The job restarts from checkpoint 1: subtask 0 rolls back what came after it...
+    // The subtask restarts from checkpoint 1 and rolls back what came after it...
     try (CopySinkWriter<?> restored =
-        writer(settings, connections(DB.get()), 0, OptionalLong.of(1), timers)) {
+        writer(settings, connections(DB.get()), 1, OptionalLong.of(1), timers)) {
       assertThat(preparedNames())
           .containsExactly(ofCheckpoint1.get(0).transactionId())
           .doesNotContain(ofCheckpoint2.get(0).transactionId());
@@ -164,7 +164,7 @@ class CopySinkWriterTest {
     assertThat(preparedNames()).hasSize(2);
 
     try (CopySinkWriter<?> fresh =
-        writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers)) {
+        writer(settings, connections(DB.get()), 1, OptionalLong.empty(), timers)) {
       assertThat(preparedNames()).containsExactly("someone-else:1:0:0");
     } finally {
       DB.get().execute("ROLLBACK PREPARED 'someone-else:1:0:0'");

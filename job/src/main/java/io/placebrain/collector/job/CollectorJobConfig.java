@@ -1,0 +1,224 @@
+package io.placebrain.collector.job;
+
+import io.placebrain.collector.storage.SchemaSettings;
+import io.placebrain.collector.telemetry.ParserSettings;
+import java.io.Serializable;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.util.TimeUtils;
+
+/**
+ * The job's configuration, read from {@code --key value} flags and {@code COLLECTOR_*} environment
+ * variables (flags win), with defaults that run against local services. Every setting is listed in
+ * {@link #DEFAULTS} and documented in the README.
+ */
+public final class CollectorJobConfig implements Serializable {
+
+  /** Every setting with its default, in the order the README lists them. */
+  public static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
+
+  static {
+    DEFAULTS.put("kafka.bootstrap-servers", "localhost:9092");
+    DEFAULTS.put("kafka.group-id", "collector-service");
+    DEFAULTS.put("kafka.telemetry-topic", "telemetry.readings");
+    DEFAULTS.put("kafka.dead-letter-topic", "telemetry.readings.dlq");
+    DEFAULTS.put("kafka.dead-letter-guarantee", "exactly-once");
+    DEFAULTS.put("database.url", "jdbc:postgresql://localhost:5432/telemetry_db");
+    DEFAULTS.put("database.user", "collector");
+    DEFAULTS.put("database.password", "collector");
+    DEFAULTS.put("sink.guarantee", "exactly-once");
+    DEFAULTS.put("sink.transaction-prefix", "collector-readings");
+    DEFAULTS.put("sink.max-buffered-rows", "20000");
+    DEFAULTS.put("sink.max-buffered-bytes", "4194304");
+    DEFAULTS.put("sink.flush-interval", "1s");
+    DEFAULTS.put("parser.earliest", "2000-01-01T00:00:00Z");
+    DEFAULTS.put("parser.max-ahead", "1d");
+    DEFAULTS.put("parser.max-record-bytes", "1048576");
+    DEFAULTS.put("storage.retention", "90d");
+    DEFAULTS.put("storage.compress-after", "7d");
+    DEFAULTS.put("checkpoint.interval", "10s");
+  }
+
+  private final Map<String, String> values;
+
+  private CollectorJobConfig(Map<String, String> values) {
+    this.values = values;
+  }
+
+  /** Defaults, overridden by environment variables, overridden by flags. */
+  public static CollectorJobConfig from(String[] args, Map<String, String> environment) {
+    Map<String, String> values = new LinkedHashMap<>(DEFAULTS);
+    for (String key : DEFAULTS.keySet()) {
+      String fromEnvironment = environment.get(environmentName(key));
+      if (fromEnvironment != null) {
+        values.put(key, fromEnvironment);
+      }
+    }
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      if (!arg.startsWith("--")) {
+        throw new IllegalArgumentException("Expected --key value, got '" + arg + "'");
+      }
+      String key = arg.substring(2);
+      String value;
+      int eq = key.indexOf('=');
+      if (eq >= 0) {
+        value = key.substring(eq + 1);
+        key = key.substring(0, eq);
+      } else if (i + 1 < args.length) {
+        value = args[++i];
+      } else {
+        throw new IllegalArgumentException("--" + key + " needs a value");
+      }
+      if (!DEFAULTS.containsKey(key)) {
+        throw new IllegalArgumentException(
+            "Unknown setting --"
+                + key
+                + "; known settings: "
+                + String.join(", ", DEFAULTS.keySet()));
+      }
+      values.put(key, value);
+    }
+    CollectorJobConfig config = new CollectorJobConfig(values);
+    config.validate();
+    return config;
+  }
+
+  /** {@code kafka.bootstrap-servers} is read from {@code COLLECTOR_KAFKA_BOOTSTRAP_SERVERS}. */
+  public static String environmentName(String key) {
+    return "COLLECTOR_" + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+  }
+
+  /** A copy with some settings replaced; for tests and the local runner. */
+  public CollectorJobConfig with(Map<String, String> overrides) {
+    Map<String, String> copy = new LinkedHashMap<>(values);
+    overrides.forEach(
+        (key, value) -> {
+          if (!DEFAULTS.containsKey(key)) {
+            throw new IllegalArgumentException("Unknown setting " + key);
+          }
+          copy.put(key, value);
+        });
+    CollectorJobConfig config = new CollectorJobConfig(copy);
+    config.validate();
+    return config;
+  }
+
+  private void validate() {
+    // Parse everything once so a typo fails at start-up, not when a task first needs it.
+    parserSettings();
+    schemaSettings();
+    sinkGuarantee();
+    deadLetterGuarantee();
+    sinkMaxBufferedRows();
+    sinkMaxBufferedBytes();
+    sinkFlushInterval();
+    checkpointInterval();
+  }
+
+  public String get(String key) {
+    return values.get(key);
+  }
+
+  public String kafkaBootstrapServers() {
+    return get("kafka.bootstrap-servers");
+  }
+
+  public String kafkaGroupId() {
+    return get("kafka.group-id");
+  }
+
+  public String telemetryTopic() {
+    return get("kafka.telemetry-topic");
+  }
+
+  public String deadLetterTopic() {
+    return get("kafka.dead-letter-topic");
+  }
+
+  public DeliveryGuarantee deadLetterGuarantee() {
+    return guarantee("kafka.dead-letter-guarantee");
+  }
+
+  public String databaseUrl() {
+    return get("database.url");
+  }
+
+  public String databaseUser() {
+    return get("database.user");
+  }
+
+  public String databasePassword() {
+    return get("database.password");
+  }
+
+  public DeliveryGuarantee sinkGuarantee() {
+    return guarantee("sink.guarantee");
+  }
+
+  public String sinkTransactionPrefix() {
+    return get("sink.transaction-prefix");
+  }
+
+  public int sinkMaxBufferedRows() {
+    return Integer.parseInt(get("sink.max-buffered-rows"));
+  }
+
+  public long sinkMaxBufferedBytes() {
+    return Long.parseLong(get("sink.max-buffered-bytes"));
+  }
+
+  public Duration sinkFlushInterval() {
+    return duration("sink.flush-interval");
+  }
+
+  public Duration checkpointInterval() {
+    return duration("checkpoint.interval");
+  }
+
+  public ParserSettings parserSettings() {
+    return new ParserSettings(
+        Instant.parse(get("parser.earliest")),
+        duration("parser.max-ahead"),
+        Integer.parseInt(get("parser.max-record-bytes")));
+  }
+
+  public SchemaSettings schemaSettings() {
+    return new SchemaSettings(
+        duration("storage.retention"),
+        duration("storage.compress-after"),
+        SchemaSettings.DEFAULTS.partitionsAhead());
+  }
+
+  private Duration duration(String key) {
+    try {
+      return TimeUtils.parseDuration(get(key));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          key + " = '" + get(key) + "' is not a duration (e.g. 500ms, 10s, 5min, 7d)", e);
+    }
+  }
+
+  private DeliveryGuarantee guarantee(String key) {
+    switch (get(key).toLowerCase(Locale.ROOT)) {
+      case "exactly-once":
+        return DeliveryGuarantee.EXACTLY_ONCE;
+      case "at-least-once":
+        return DeliveryGuarantee.AT_LEAST_ONCE;
+      default:
+        throw new IllegalArgumentException(
+            key + " = '" + get(key) + "': use exactly-once or at-least-once");
+    }
+  }
+
+  @Override
+  public String toString() {
+    Map<String, String> shown = new LinkedHashMap<>(values);
+    shown.computeIfPresent("database.password", (k, v) -> "***");
+    return shown.toString();
+  }
+}

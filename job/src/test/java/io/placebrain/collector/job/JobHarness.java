@@ -1,0 +1,101 @@
+package io.placebrain.collector.job;
+
+import io.placebrain.collector.testing.TestServices;
+import io.placebrain.collector.testing.kafka.TestKafka;
+import io.placebrain.collector.testing.postgres.TestDatabase;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/** Runs the job against the shared test services: configuration, topics, restarts, waiting. */
+final class JobHarness {
+
+  static final String PLACE = "6f1c7a3e-4b8d-4e8a-9c1d-2f3a4b5c6d7e";
+
+  final TestKafka kafka = TestServices.kafka();
+  final TestDatabase db;
+  final String telemetryTopic = TestKafka.uniqueTopic("telemetry.readings");
+  final String deadLetterTopic = telemetryTopic + ".dlq";
+  final CollectorJobConfig config;
+
+  JobHarness(TestDatabase db, Map<String, String> overrides) {
+    this.db = db;
+    kafka.createTopic(telemetryTopic, 4);
+    kafka.createTopic(deadLetterTopic, 1);
+    String run = UUID.randomUUID().toString().substring(0, 8);
+    CollectorJobConfig base =
+        CollectorJobConfig.from(new String[0], Map.of())
+            .with(
+                Map.of(
+                    "kafka.bootstrap-servers",
+                    kafka.bootstrapServers(),
+                    "kafka.telemetry-topic",
+                    telemetryTopic,
+                    "kafka.dead-letter-topic",
+                    deadLetterTopic,
+                    "kafka.group-id",
+                    "collector-" + run,
+                    "database.url",
+                    db.jdbcUrl(),
+                    "database.user",
+                    db.user(),
+                    "database.password",
+                    db.password() == null ? "" : db.password(),
+                    "sink.transaction-prefix",
+                    "collector-" + run,
+                    "sink.flush-interval",
+                    "200ms",
+                    "checkpoint.interval",
+                    "300ms"));
+    this.config = base.with(overrides);
+  }
+
+  /** An environment on the shared MiniCluster, restarting failed tasks quickly and often. */
+  StreamExecutionEnvironment environment(int restartAttempts) {
+    Configuration configuration = new Configuration();
+    if (restartAttempts == 0) {
+      configuration.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+    } else {
+      configuration.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+      configuration.set(
+          RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, restartAttempts);
+      configuration.set(
+          RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));
+    }
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.configure(configuration);
+    env.enableCheckpointing(config.checkpointInterval().toMillis());
+    return env;
+  }
+
+  /** A telemetry record for one device with one reading {@code key = value} at a given time. */
+  String telemetry(String device, String key, double value, String isoTime) {
+    return "{\"place_id\": \""
+        + PLACE
+        + "\", \"device_id\": \""
+        + device
+        + "\", \"payload\": {\"ts\": \""
+        + isoTime
+        + "\", \"values\": {\""
+        + key
+        + "\": "
+        + value
+        + "}}}";
+  }
+
+  /** Polls until the condition holds or the timeout passes; returns whether it held. */
+  static boolean await(Duration timeout, Callable<Boolean> condition) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (condition.call()) {
+        return true;
+      }
+      Thread.sleep(100);
+    }
+    return condition.call();
+  }
+}

@@ -1,0 +1,176 @@
+package io.placebrain.collector.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.placebrain.collector.copysink.CopySink;
+import io.placebrain.collector.job.FailurePlan.Point;
+import io.placebrain.collector.storage.CollectorSchema;
+import io.placebrain.collector.storage.SchemaSettings;
+import io.placebrain.collector.telemetry.Reading;
+import io.placebrain.collector.testing.FreshDatabase;
+import io.placebrain.collector.testing.flink.SharedMiniCluster;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Real Kafka → the job on a MiniCluster (parallelism 2) → real PostgreSQL, with a failure planned
+ * at each point of the two-phase commit. Each device sends readings numbered 0..N-1; afterwards
+ * every number of every device must be stored exactly once, and nothing else.
+ */
+class ReadingsExactlyOnceITCase {
+
+  @RegisterExtension static final FreshDatabase DB = new FreshDatabase();
+  @RegisterExtension static final SharedMiniCluster FLINK = new SharedMiniCluster();
+
+  private static final int DEVICES = 6;
+  private static final int READINGS_PER_DEVICE = 600;
+  private static final Instant BASE =
+      Instant.now().minus(Duration.ofHours(2)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+
+  private final List<String> devices = new ArrayList<>();
+  private JobClient job;
+
+  @BeforeAll
+  static void createSchema() throws Exception {
+    // The job creates it too; the test polls the table before the job's first writer is up.
+    try (Connection connection = DB.get().connect()) {
+      CollectorSchema.migrate(connection, SchemaSettings.DEFAULTS);
+    }
+  }
+
+  @BeforeEach
+  void clean() throws Exception {
+    FailingCopySink.commitCalls.set(0);
+    for (int d = 0; d < DEVICES; d++) {
+      devices.add(UUID.randomUUID().toString());
+    }
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (job != null) {
+      job.cancel().get();
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Point.class)
+  void everyReadingIsStoredExactlyOnce(Point failure) throws Exception {
+    JobHarness harness = new JobHarness(DB.get(), Map.of());
+    // Failures strike mid-stream: after a third of the records, or at the third checkpoint/commit.
+    FailurePlan.arm(
+        failure,
+        failure == Point.WHILE_BUFFERED || failure == Point.DURING_RECOVERY
+            ? DEVICES * READINGS_PER_DEVICE / 3
+            : 3);
+    produceAll(harness);
+
+    StreamExecutionEnvironment env = harness.environment(20);
+    CopySink<Reading> sink = CollectorJob.readingsSink(harness.config);
+    ReadingsPipeline.attach(
+        env,
+        CollectorJob.telemetrySource(harness.config),
+        harness.config.parserSettings(),
+        new FailingCopySink<>(sink),
+        CollectorJob.deadLetterSink(harness.config),
+        readings -> readings.map(new FailingMap(1)).name("Planned failures"));
+    job = env.executeAsync("exactly-once " + failure);
+
+    long expected = (long) DEVICES * READINGS_PER_DEVICE;
+    boolean complete = JobHarness.await(Duration.ofSeconds(90), () -> storedRows() >= expected);
+    // Let a few more checkpoints commit: a duplicate would show up now.
+    Thread.sleep(1_500);
+
+    assertThat(complete).as("all readings arrived").isTrue();
+    if (failure != Point.NONE) {
+      assertThat(FailurePlan.failuresInjected).as("the planned failure struck").hasValue(1);
+    }
+    if (failure == Point.DURING_RECOVERY) {
+      assertThat(FailurePlan.recoveryFailuresInjected).as("recovery failed once too").hasValue(1);
+    }
+    assertThat(storedRows()).isEqualTo(expected);
+    assertExactlyOncePerDevice();
+    assertThat(preparedLeftovers(harness)).as("prepared transactions left behind").isZero();
+  }
+
+  private void produceAll(JobHarness harness) {
+    for (int n = 0; n < READINGS_PER_DEVICE; n++) {
+      for (String device : devices) {
+        harness.kafka.send(
+            harness.telemetryTopic,
+            device,
+            harness.telemetry(device, "seq", n, BASE.plusSeconds(n).toString()));
+      }
+    }
+  }
+
+  private long storedRows() throws Exception {
+    return DB.get()
+        .queryLong(
+            "SELECT count(*) FROM readings WHERE key = 'seq' AND device_id IN ("
+                + deviceList()
+                + ")");
+  }
+
+  private void assertExactlyOncePerDevice() throws Exception {
+    try (Connection connection = DB.get().connect();
+        Statement statement = connection.createStatement();
+        ResultSet rows =
+            statement.executeQuery(
+                "SELECT device_id, count(*), count(DISTINCT value), min(value), max(value),"
+                    + " bool_and(time = '"
+                    + BASE
+                    + "'::timestamptz + value * interval '1 second')"
+                    + " FROM readings WHERE device_id IN ("
+                    + deviceList()
+                    + ") GROUP BY device_id")) {
+      int seen = 0;
+      while (rows.next()) {
+        seen++;
+        String device = rows.getString(1);
+        assertThat(rows.getLong(2)).as("rows of %s", device).isEqualTo(READINGS_PER_DEVICE);
+        assertThat(rows.getLong(3))
+            .as("distinct numbers of %s", device)
+            .isEqualTo(READINGS_PER_DEVICE);
+        assertThat(rows.getDouble(4)).isEqualTo(0);
+        assertThat(rows.getDouble(5)).isEqualTo(READINGS_PER_DEVICE - 1);
+        assertThat(rows.getBoolean(6)).as("each number at its own time").isTrue();
+      }
+      assertThat(seen).isEqualTo(DEVICES);
+    }
+  }
+
+  private static long preparedLeftovers(JobHarness harness) throws Exception {
+    return DB.get()
+        .queryLong(
+            "SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database() AND gid LIKE '"
+                + harness.config.sinkTransactionPrefix()
+                + ":%'");
+  }
+
+  private String deviceList() {
+    StringBuilder list = new StringBuilder();
+    for (String device : devices) {
+      if (list.length() > 0) {
+        list.append(", ");
+      }
+      list.append('\'').append(device).append('\'');
+    }
+    return list.toString();
+  }
+}
