@@ -307,6 +307,10 @@ public final class TelemetryParser {
           "payload.ts must be an ISO-8601 string or null, not " + describe(token));
     }
     String text = parser.getText();
+    Instant fast = IsoTimestamps.parse(text);
+    if (fast != null) {
+      return fast;
+    }
     Instant time;
     try {
       TemporalAccessor parsed = TIMESTAMP.parse(text);
