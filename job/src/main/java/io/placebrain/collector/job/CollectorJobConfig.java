@@ -184,7 +184,8 @@ public final class CollectorJobConfig implements Serializable {
     return new ParserSettings(
         Instant.parse(get("parser.earliest")),
         duration("parser.max-ahead"),
-        Integer.parseInt(get("parser.max-record-bytes")));
+        Integer.parseInt(get("parser.max-record-bytes")),
+        duration("storage.retention"));
   }
 
   public SchemaSettings schemaSettings() {

@@ -16,7 +16,7 @@ public final class ReadingsStorage {
     return connection -> CollectorSchema.migrate(connection, settings);
   }
 
-  /** Partitions and retention on plain PostgreSQL; nothing on TimescaleDB, which does its own. */
+  /** Chunks ahead of use on TimescaleDB; partitions and retention on plain PostgreSQL. */
   public static ConnectionAction maintenance(SchemaSettings settings) {
     return connection ->
         ReadingsMaintenance.run(

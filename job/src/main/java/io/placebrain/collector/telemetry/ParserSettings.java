@@ -10,18 +10,24 @@ import java.time.Instant;
  * @param earliest readings before this time are rejected (default 2000-01-01)
  * @param maxAhead readings further ahead of the wall clock than this are rejected (default 1 day)
  * @param maxRecordBytes records larger than this are rejected unparsed (default 1 MiB)
+ * @param maxAge readings older than this are rejected, or null for no such limit; the job sets it
+ *     to the storage retention, since such a reading would be deleted as soon as it was stored
  */
-public record ParserSettings(Instant earliest, Duration maxAhead, int maxRecordBytes)
+public record ParserSettings(
+    Instant earliest, Duration maxAhead, int maxRecordBytes, Duration maxAge)
     implements Serializable {
 
   public static final int MAX_KEY_LENGTH = 100;
 
   public static final ParserSettings DEFAULTS =
-      new ParserSettings(Instant.parse("2000-01-01T00:00:00Z"), Duration.ofDays(1), 1 << 20);
+      new ParserSettings(Instant.parse("2000-01-01T00:00:00Z"), Duration.ofDays(1), 1 << 20, null);
 
   public ParserSettings {
     if (maxAhead.isNegative()) {
       throw new IllegalArgumentException("maxAhead must not be negative, got " + maxAhead);
+    }
+    if (maxAge != null && (maxAge.isNegative() || maxAge.isZero())) {
+      throw new IllegalArgumentException("maxAge must be positive, got " + maxAge);
     }
     if (maxRecordBytes <= 0) {
       throw new IllegalArgumentException("maxRecordBytes must be positive, got " + maxRecordBytes);

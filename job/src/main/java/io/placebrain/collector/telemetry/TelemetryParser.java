@@ -334,7 +334,13 @@ public final class TelemetryParser {
           RejectReason.TIMESTAMP_OUT_OF_RANGE,
           origin + " " + time + " is before the earliest accepted time " + settings.earliest());
     }
-    Instant latest = clock.instant().plus(settings.maxAhead());
+    Instant now = clock.instant();
+    if (settings.maxAge() != null && time.isBefore(now.minus(settings.maxAge()))) {
+      throw new Rejection(
+          RejectReason.TIMESTAMP_OUT_OF_RANGE,
+          origin + " " + time + " is older than the retention period of " + settings.maxAge());
+    }
+    Instant latest = now.plus(settings.maxAhead());
     if (time.isAfter(latest)) {
       throw new Rejection(
           RejectReason.TIMESTAMP_OUT_OF_RANGE,

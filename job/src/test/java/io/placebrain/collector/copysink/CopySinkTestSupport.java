@@ -19,7 +19,10 @@ public final class CopySinkTestSupport {
 
   public static final UUID DEVICE = UUID.fromString("0b5e1f2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b");
   public static final UUID PLACE = UUID.fromString("6f1c7a3e-4b8d-4e8a-9c1d-2f3a4b5c6d7e");
-  public static final long BASE_MICROS = 1_767_225_600_000_000L; // 2026-01-01T00:00:00Z
+
+  /** An hour ago, within every retention window: its day's partition or chunk exists. */
+  public static final long BASE_MICROS =
+      (java.time.Instant.now().getEpochSecond() - 3600) * 1_000_000L;
 
   private CopySinkTestSupport() {}
 

@@ -9,6 +9,7 @@ import io.placebrain.collector.storage.SchemaSettings;
 import io.placebrain.collector.telemetry.Reading;
 import io.placebrain.collector.testing.FreshDatabase;
 import io.placebrain.collector.testing.flink.SharedMiniCluster;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -18,12 +19,17 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -81,14 +87,7 @@ class ReadingsExactlyOnceITCase {
     produceAll(harness);
 
     StreamExecutionEnvironment env = harness.environment(20);
-    CopySink<Reading> sink = CollectorJob.readingsSink(harness.config);
-    ReadingsPipeline.attach(
-        env,
-        CollectorJob.telemetrySource(harness.config),
-        harness.config.parserSettings(),
-        new FailingCopySink<>(sink),
-        CollectorJob.deadLetterSink(harness.config),
-        readings -> readings.map(new FailingMap(1)).name("Planned failures"));
+    attachJob(env, harness);
     job = env.executeAsync("exactly-once " + failure);
 
     long expected = (long) DEVICES * READINGS_PER_DEVICE;
@@ -106,6 +105,54 @@ class ReadingsExactlyOnceITCase {
     assertThat(storedRows()).isEqualTo(expected);
     assertExactlyOncePerDevice();
     assertThat(preparedLeftovers(harness)).as("prepared transactions left behind").isZero();
+  }
+
+  @Test
+  void stopWithSavepointAndResumeStoresEveryReadingExactlyOnce(@TempDir Path savepoints)
+      throws Exception {
+    JobHarness harness = new JobHarness(DB.get(), Map.of());
+    FailurePlan.arm(Point.NONE, 0);
+    produceAll(harness);
+    long expected = (long) DEVICES * READINGS_PER_DEVICE;
+
+    StreamExecutionEnvironment first = harness.environment(20);
+    attachJob(first, harness);
+    JobClient stopped = first.executeAsync("before savepoint");
+    assertThat(JobHarness.await(Duration.ofSeconds(60), () -> storedRows() >= expected / 4))
+        .isTrue();
+    String savepoint =
+        stopped
+            .stopWithSavepoint(false, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
+            .get();
+    long atSavepoint = storedRows();
+
+    StreamExecutionEnvironment second = harness.environment(20);
+    Configuration resume = new Configuration();
+    resume.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
+    second.configure(resume);
+    attachJob(second, harness);
+    job = second.executeAsync("after savepoint");
+
+    boolean complete = JobHarness.await(Duration.ofSeconds(90), () -> storedRows() >= expected);
+    Thread.sleep(1_500);
+
+    assertThat(atSavepoint).as("stopped mid-stream").isLessThan(expected);
+    assertThat(complete).isTrue();
+    assertThat(storedRows()).isEqualTo(expected);
+    assertExactlyOncePerDevice();
+    assertThat(preparedLeftovers(harness)).isZero();
+  }
+
+  private static void attachJob(StreamExecutionEnvironment env, JobHarness harness) {
+    CopySink<Reading> sink = CollectorJob.readingsSink(harness.config);
+    ReadingsPipeline.attach(
+        env,
+        CollectorJob.telemetrySource(harness.config),
+        harness.config.parserSettings(),
+        new FailingCopySink<>(sink),
+        CollectorJob.deadLetterSink(harness.config),
+        readings ->
+            readings.map(new FailingMap(1)).uid("planned-failures").name("Planned failures"));
   }
 
   private void produceAll(JobHarness harness) {

@@ -296,7 +296,7 @@ class TelemetryParserTest {
   void boundsAreConfigurable() {
     TelemetryParser strict =
         new TelemetryParser(
-            new ParserSettings(NOW.minus(Duration.ofDays(1)), Duration.ZERO, 1 << 20),
+            new ParserSettings(NOW.minus(Duration.ofDays(1)), Duration.ZERO, 1 << 20, null),
             Clock.fixed(NOW, ZoneOffset.UTC));
     strict.parse(
         record(envelope("{\"ts\": \"2026-02-27T00:00:00Z\", \"values\": {\"t\": 1}}")), output());
@@ -311,10 +311,31 @@ class TelemetryParserTest {
   }
 
   @Test
+  void readingsOlderThanTheRetentionAreRejected() {
+    TelemetryParser retained =
+        new TelemetryParser(
+            new ParserSettings(
+                ParserSettings.DEFAULTS.earliest(),
+                Duration.ofDays(1),
+                1 << 20,
+                Duration.ofDays(90)),
+            Clock.fixed(NOW, ZoneOffset.UTC));
+    retained.parse(
+        record(envelope("{\"ts\": \"2025-12-01T00:00:00Z\", \"values\": {\"t\": 1}}")), output());
+    retained.parse(
+        record(envelope("{\"ts\": \"2025-12-02T12:00:01Z\", \"values\": {\"t\": 2}}")), output());
+
+    assertThat(readings).extracting(r -> r.value).containsExactly(2.0);
+    assertThat(rejected)
+        .singleElement()
+        .satisfies(d -> assertThat(d.detail).contains("older than the retention period"));
+  }
+
+  @Test
   void rejectsOversizedAndEmptyRecordsWithoutParsing() {
     TelemetryParser small =
         new TelemetryParser(
-            new ParserSettings(ParserSettings.DEFAULTS.earliest(), Duration.ofDays(1), 64),
+            new ParserSettings(ParserSettings.DEFAULTS.earliest(), Duration.ofDays(1), 64, null),
             Clock.fixed(NOW, ZoneOffset.UTC));
     small.parse(record(envelope("{\"values\": {\"t\": 1}}")), output());
     parse(new byte[0]);

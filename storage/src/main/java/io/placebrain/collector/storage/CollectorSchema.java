@@ -50,9 +50,7 @@ public final class CollectorSchema {
           mode,
           settings.retention(),
           mode == StorageMode.TIMESCALEDB ? settings.compressAfter() : "n/a");
-      if (mode != StorageMode.TIMESCALEDB) {
-        ReadingsMaintenance.run(connection, mode, settings, Instant.now());
-      }
+      ReadingsMaintenance.run(connection, mode, settings, Instant.now());
       return mode;
     } catch (SQLException | RuntimeException e) {
       connection.rollback();

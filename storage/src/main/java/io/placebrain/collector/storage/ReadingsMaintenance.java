@@ -16,10 +16,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Retention and partitioning for plain PostgreSQL, which TimescaleDB would otherwise do: keeps a
- * daily partition ready for every retained day and a few days ahead, and drops partitions whose day
- * has passed out of retention. Rows that fall outside every partition land in the default partition
- * and are moved into a daily partition when it is created, so nothing is lost.
+ * Time-range upkeep of readings. On TimescaleDB: creates daily chunks before they are needed
+ * (retention and compression are TimescaleDB policies). On plain PostgreSQL, partitioning and
+ * retention, which TimescaleDB would otherwise do: keeps a daily partition ready for every retained
+ * day and a few days ahead, and drops partitions whose day has passed out of retention. Rows that
+ * fall outside every partition land in the default partition and are moved into a daily partition
+ * when it is created, so nothing is lost.
  *
  * <p>Run it periodically (the job does, hourly); every run is idempotent. DDL waits at most {@value
  * #LOCK_TIMEOUT} for locks so that maintenance never stalls concurrent writers: a run that cannot
@@ -38,13 +40,10 @@ public final class ReadingsMaintenance {
 
   private ReadingsMaintenance() {}
 
-  /** Runs one maintenance pass at the given time. Does nothing for TimescaleDB. */
+  /** Runs one maintenance pass at the given time. */
   public static void run(
       Connection connection, StorageMode mode, SchemaSettings settings, Instant now)
       throws SQLException {
-    if (mode == StorageMode.TIMESCALEDB) {
-      return;
-    }
     Instant cutoff = now.minus(settings.retention());
     // Several subtasks may start maintenance at once; the first does the work, the others wait
     // and then find nothing left to do.
@@ -52,10 +51,15 @@ public final class ReadingsMaintenance {
       statement.execute("SELECT pg_advisory_lock(" + MAINTENANCE_LOCK + ")");
     }
     try {
-      if (mode == StorageMode.UNPARTITIONED) {
-        deleteOlderThan(connection, "readings", cutoff);
-      } else {
-        maintainPartitions(connection, settings, now, cutoff);
+      switch (mode) {
+        case TIMESCALEDB:
+          createMissingChunks(connection, settings, now, cutoff);
+          break;
+        case UNPARTITIONED:
+          deleteOlderThan(connection, "readings", cutoff);
+          break;
+        default:
+          maintainPartitions(connection, settings, now, cutoff);
       }
     } finally {
       try (Statement statement = connection.createStatement()) {
@@ -104,6 +108,57 @@ public final class ReadingsMaintenance {
           created,
           dropped,
           cutoff);
+    }
+  }
+
+  /**
+   * Creates TimescaleDB's daily chunks for every retained day and a few days ahead, before any
+   * reading needs them. A chunk created inside a writer's transaction holds a hypertable lock until
+   * that transaction commits; with exactly-once writes that is the next checkpoint, and another
+   * writer creating a chunk meanwhile would wait for it inside the checkpoint it blocks. Creating
+   * them here, in short transactions of their own, keeps writers from ever creating one. A probe
+   * row creates the chunk and is deleted in the same transaction; the empty chunk stays. Days whose
+   * chunk exists are not touched, so compressed chunks are never written to.
+   */
+  private static void createMissingChunks(
+      Connection connection, SchemaSettings settings, Instant now, Instant cutoff)
+      throws SQLException {
+    LocalDate today = LocalDate.ofInstant(now, ZoneOffset.UTC);
+    List<LocalDate> existing = new ArrayList<>();
+    try (Statement statement = connection.createStatement();
+        ResultSet rows =
+            statement.executeQuery(
+                "SELECT range_start FROM timescaledb_information.chunks"
+                    + " WHERE hypertable_name = 'readings'")) {
+      while (rows.next()) {
+        existing.add(LocalDate.ofInstant(rows.getTimestamp(1).toInstant(), ZoneOffset.UTC));
+      }
+    }
+    int created = 0;
+    for (LocalDate day = LocalDate.ofInstant(cutoff, ZoneOffset.UTC);
+        !day.isAfter(today.plusDays(settings.partitionsAhead()));
+        day = day.plusDays(1)) {
+      if (existing.contains(day)) {
+        continue;
+      }
+      String start = day.atStartOfDay(ZoneOffset.UTC).toInstant().toString();
+      inTransaction(
+          connection,
+          LOCK_TIMEOUT,
+          s -> {
+            s.execute(
+                "INSERT INTO readings (time, device_id, key, value) VALUES ('"
+                    + start
+                    + "', '00000000-0000-0000-0000-000000000000', '', 0)");
+            s.execute(
+                "DELETE FROM readings WHERE time = '"
+                    + start
+                    + "' AND device_id = '00000000-0000-0000-0000-000000000000' AND key = ''");
+          });
+      created++;
+    }
+    if (created > 0) {
+      LOG.info("Readings chunks: {} created ahead of use", created);
     }
   }
 

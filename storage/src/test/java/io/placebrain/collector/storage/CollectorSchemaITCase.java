@@ -150,6 +150,13 @@ class CollectorSchemaITCase {
                   "SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_name ="
                       + " 'readings' AND proc_name IN ('policy_retention', 'policy_compression')"))
           .isEqualTo(2);
+      // Chunks exist before any writer needs them, up to a few days ahead.
+      assertThat(
+              db.queryLong(
+                  "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name ="
+                      + " 'readings' AND range_end > now() + interval '2 days'"))
+          .isPositive();
+      assertThat(db.queryLong("SELECT count(*) FROM readings WHERE key = ''")).isZero();
       return;
     }
     assertThat(mode).isEqualTo(StorageMode.PARTITIONED);
