@@ -55,13 +55,8 @@ class DatabaseOutageITCase {
     Instant base = Instant.now().minus(Duration.ofHours(1)).truncatedTo(ChronoUnit.SECONDS);
 
     StreamExecutionEnvironment env = harness.environment(1_000);
-    ReadingsPipeline.attach(
-        env,
-        CollectorJob.telemetrySource(harness.config),
-        harness.config.parserSettings(),
-        CollectorJob.readingsSink(harness.config),
-        CollectorJob.deadLetterSink(harness.config),
-        java.util.function.UnaryOperator.identity());
+    // The job exactly as main wires it.
+    CollectorJob.build(env, harness.config);
     JobClient job = env.executeAsync("database outage");
 
     ExecutorService producer = Executors.newSingleThreadExecutor();

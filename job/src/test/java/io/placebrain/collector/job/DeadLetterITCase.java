@@ -95,14 +95,8 @@ class DeadLetterITCase {
     }
 
     StreamExecutionEnvironment env = harness.environment(0);
-    CollectorJob.enableCheckpointing(env, harness.config);
-    ReadingsPipeline.attach(
-        env,
-        CollectorJob.telemetrySource(harness.config),
-        harness.config.parserSettings(),
-        CollectorJob.readingsSink(harness.config),
-        CollectorJob.deadLetterSink(harness.config),
-        java.util.function.UnaryOperator.identity());
+    // The job exactly as main wires it.
+    CollectorJob.build(env, harness.config);
     JobClient job = env.executeAsync("dead letters");
     try {
       int expectedDeadLetters = badRecords.size() + 1 /* empty record */ + 3 /* mixed values */;
