@@ -20,7 +20,22 @@ public class Reading {
   public String key;
   public double value;
 
+  /**
+   * Set on a marker that is not a reading: the device was deleted. It travels the readings path
+   * behind the device's last readings, so its stored data is deleted after they are committed.
+   */
+  public boolean deviceDeletion;
+
   public Reading() {}
+
+  /** The marker for a deleted device (see {@link #deviceDeletion}). */
+  public static Reading deletionOf(UUID deviceId) {
+    Reading marker = new Reading();
+    marker.deviceIdHigh = deviceId.getMostSignificantBits();
+    marker.deviceIdLow = deviceId.getLeastSignificantBits();
+    marker.deviceDeletion = true;
+    return marker;
+  }
 
   public Reading(long timeMicros, UUID deviceId, UUID placeId, String key, double value) {
     this.timeMicros = timeMicros;
@@ -55,6 +70,7 @@ public class Reading {
         && deviceIdLow == other.deviceIdLow
         && placeIdHigh == other.placeIdHigh
         && placeIdLow == other.placeIdLow
+        && deviceDeletion == other.deviceDeletion
         && Objects.equals(key, other.key)
         && Double.compare(value, other.value) == 0;
   }
@@ -66,6 +82,8 @@ public class Reading {
 
   @Override
   public String toString() {
-    return time() + " " + deviceId() + " " + key + "=" + value;
+    return deviceDeletion
+        ? "deletion of " + deviceId()
+        : time() + " " + deviceId() + " " + key + "=" + value;
   }
 }

@@ -1,0 +1,369 @@
+package io.placebrain.collector.thresholds;
+
+import io.placebrain.collector.alerts.AlertEvent;
+import io.placebrain.collector.control.ControlEvent;
+import io.placebrain.collector.telemetry.Reading;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.BroadcastState;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ReadOnlyBroadcastState;
+import org.apache.flink.api.common.state.StateTtlConfig;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * Evaluates readings against the thresholds held in broadcast state and runs each alert's lifecycle
+ * in keyed state (keyed by device).
+ *
+ * <ul>
+ *   <li>Broadcast state: thresholds by sensor ({@code device/key}) and by id, and tombstones of
+ *       deleted devices. Control events come from a single-channel source, so every parallel
+ *       instance applies them in the same order and holds the same state.
+ *   <li>An alert is created when a sensor enters violation of a threshold (and, with a minimum
+ *       duration, has stayed there long enough) and resolved when it leaves it; a sensor that stays
+ *       in violation raises nothing more. A reading older than the newest one evaluated for its
+ *       sensor is stored but does not change alert state.
+ *   <li>A reading is evaluated against what is known when it arrives: one that arrives before its
+ *       threshold raises nothing.
+ *   <li>Alert ids are name-based UUIDs of threshold, device, key and the time the violation began,
+ *       so a replay after a failure produces the same ids.
+ *   <li>A deleted threshold resolves its active alerts. A deleted device loses its thresholds and
+ *       alert state, its readings still in flight are dropped, and a deletion marker goes down the
+ *       readings path so its stored readings and alerts are deleted once everything before it is
+ *       committed.
+ * </ul>
+ *
+ * <p>Main output: readings to store (and deletion markers). Side output {@link #ALERTS}: alert
+ * events.
+ */
+public final class ThresholdEvaluator
+    extends KeyedBroadcastProcessFunction<String, Reading, ControlEvent, Reading> {
+
+  public static final OutputTag<AlertEvent> ALERTS = new OutputTag<>("alerts") {};
+
+  /** Thresholds of each sensor ({@code device/key}). */
+  public static final MapStateDescriptor<String, Threshold[]> THRESHOLDS_BY_SENSOR =
+      new MapStateDescriptor<>(
+          "thresholds-by-sensor",
+          Types.STRING,
+          Types.OBJECT_ARRAY(TypeInformation.of(Threshold.class)));
+
+  /** The sensor of each threshold id, to replace or delete a threshold by id. */
+  public static final MapStateDescriptor<String, String> SENSOR_BY_THRESHOLD =
+      new MapStateDescriptor<>("sensor-by-threshold", Types.STRING, Types.STRING);
+
+  /** Deleted devices and when (processing time, ms) they were deleted. */
+  public static final MapStateDescriptor<String, Long> TOMBSTONES =
+      new MapStateDescriptor<>("device-tombstones", Types.STRING, Types.LONG);
+
+  private final AlertSettings settings;
+
+  private transient MapStateDescriptor<String, Long> lastEvaluatedDescriptor;
+  private transient MapStateDescriptor<String, SensorAlertState> alertStateDescriptor;
+  private transient MapState<String, Long> lastEvaluatedMicros;
+  private transient MapState<String, SensorAlertState> alertStates;
+  private transient Counter created;
+  private transient Counter resolved;
+  private transient Counter droppedForDeletedDevices;
+  private transient volatile int thresholdsHeld;
+  private transient volatile int tombstonesHeld;
+
+  public ThresholdEvaluator(AlertSettings settings) {
+    this.settings = settings;
+  }
+
+  @Override
+  public void open(OpenContext openContext) {
+    StateTtlConfig idleSensors =
+        StateTtlConfig.newBuilder(settings.idleSensorRetention())
+            .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
+            .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+            .build();
+    // Sensors that stop reporting are forgotten after a while, so state does not grow forever.
+    lastEvaluatedDescriptor =
+        new MapStateDescriptor<>("last-evaluated-micros", Types.STRING, Types.LONG);
+    lastEvaluatedDescriptor.enableTimeToLive(idleSensors);
+    alertStateDescriptor =
+        new MapStateDescriptor<>(
+            "alert-state-by-threshold", Types.STRING, TypeInformation.of(SensorAlertState.class));
+    alertStateDescriptor.enableTimeToLive(idleSensors);
+    lastEvaluatedMicros = getRuntimeContext().getMapState(lastEvaluatedDescriptor);
+    alertStates = getRuntimeContext().getMapState(alertStateDescriptor);
+
+    var metrics = getRuntimeContext().getMetricGroup();
+    created = metrics.counter("alertsCreated");
+    resolved = metrics.counter("alertsResolved");
+    droppedForDeletedDevices = metrics.counter("readingsOfDeletedDevicesDropped");
+    metrics.gauge("thresholdsHeld", () -> thresholdsHeld);
+    metrics.gauge("tombstonesHeld", () -> tombstonesHeld);
+  }
+
+  @Override
+  public void processElement(Reading reading, ReadOnlyContext context, Collector<Reading> out)
+      throws Exception {
+    String device = context.getCurrentKey();
+    ReadOnlyBroadcastState<String, Long> tombstones = context.getBroadcastState(TOMBSTONES);
+    if (tombstones.contains(device)) {
+      droppedForDeletedDevices.inc();
+      return;
+    }
+    out.collect(reading);
+
+    Long newest = lastEvaluatedMicros.get(reading.key);
+    if (newest != null && reading.timeMicros < newest) {
+      return; // stored, but too old to change alert state
+    }
+    lastEvaluatedMicros.put(reading.key, reading.timeMicros);
+    Threshold[] thresholds =
+        context
+            .getBroadcastState(THRESHOLDS_BY_SENSOR)
+            .get(Threshold.sensorKey(device, reading.key));
+    if (thresholds == null) {
+      return;
+    }
+    for (Threshold threshold : thresholds) {
+      evaluate(threshold, reading, context);
+    }
+  }
+
+  private void evaluate(Threshold threshold, Reading reading, ReadOnlyContext context)
+      throws Exception {
+    SensorAlertState state = alertStates.get(threshold.thresholdId);
+    if (state == null) {
+      if (!threshold.violatedBy(reading.value)) {
+        return;
+      }
+      state = new SensorAlertState();
+      state.violationStartMicros = reading.timeMicros;
+      state.placeId = reading.placeId().toString();
+    } else if (state.alertActive
+        ? threshold.clearedBy(reading.value, settings.deadband())
+        : !threshold.violatedBy(reading.value)) {
+      if (state.alertActive) {
+        context.output(ALERTS, resolution(threshold, state, reading.timeMicros));
+        resolved.inc();
+      }
+      alertStates.remove(threshold.thresholdId);
+      return;
+    }
+    if (!state.alertActive
+        && reading.timeMicros - state.violationStartMicros
+            >= settings.minDuration().toNanos() / 1000) {
+      state.alertActive = true;
+      state.alertId = alertId(threshold, state.violationStartMicros);
+      state.createdAtMicros = reading.timeMicros;
+      state.triggerValue = reading.value;
+      context.output(ALERTS, creation(threshold, state));
+      created.inc();
+    }
+    alertStates.put(threshold.thresholdId, state);
+  }
+
+  @Override
+  public void processBroadcastElement(ControlEvent event, Context context, Collector<Reading> out)
+      throws Exception {
+    BroadcastState<String, Threshold[]> bySensor = context.getBroadcastState(THRESHOLDS_BY_SENSOR);
+    BroadcastState<String, String> sensorOf = context.getBroadcastState(SENSOR_BY_THRESHOLD);
+    BroadcastState<String, Long> tombstones = context.getBroadcastState(TOMBSTONES);
+    switch (event.type) {
+      case THRESHOLD_CREATED:
+        if (tombstones.contains(event.deviceId)) {
+          break; // a late threshold of a deleted device
+        }
+        removeThreshold(bySensor, sensorOf, event.thresholdId);
+        String sensor = Threshold.sensorKey(event.deviceId, event.key);
+        bySensor.put(sensor, with(bySensor.get(sensor), Threshold.of(event)));
+        sensorOf.put(event.thresholdId, sensor);
+        break;
+      case THRESHOLD_DELETED:
+        Threshold removed = removeThreshold(bySensor, sensorOf, event.thresholdId);
+        if (removed != null) {
+          resolveEverywhere(removed, event.timestamp * 1000, context);
+        }
+        break;
+      case DEVICE_DELETED:
+      case DEVICES_BULK_DELETED:
+        for (String device : event.deletedDevices()) {
+          deleteDevice(device, bySensor, sensorOf, tombstones, context, out);
+        }
+        break;
+      default:
+        throw new IllegalStateException("Unhandled control event " + event.type);
+    }
+    forgetOldTombstones(tombstones, context.currentProcessingTime());
+    thresholdsHeld = count(sensorOf.entries());
+    tombstonesHeld = count(tombstones.entries());
+  }
+
+  private void deleteDevice(
+      String device,
+      BroadcastState<String, Threshold[]> bySensor,
+      BroadcastState<String, String> sensorOf,
+      BroadcastState<String, Long> tombstones,
+      Context context,
+      Collector<Reading> out)
+      throws Exception {
+    List<String> ids = new ArrayList<>();
+    for (Map.Entry<String, String> entry : sensorOf.entries()) {
+      if (entry.getValue().startsWith(device + '/')) {
+        ids.add(entry.getKey());
+      }
+    }
+    for (String id : ids) {
+      removeThreshold(bySensor, sensorOf, id);
+    }
+    tombstones.put(device, context.currentProcessingTime());
+    context.applyToKeyedState(
+        alertStateDescriptor,
+        (key, state) -> {
+          if (key.equals(device)) {
+            state.clear();
+          }
+        });
+    context.applyToKeyedState(
+        lastEvaluatedDescriptor,
+        (key, state) -> {
+          if (key.equals(device)) {
+            state.clear();
+          }
+        });
+    // Only the instance that owns the device's key emits the marker, so it follows the device's
+    // readings through the same sink subtask.
+    var task = getRuntimeContext().getTaskInfo();
+    int owner =
+        KeyGroupRangeAssignment.assignKeyToParallelOperator(
+            device, task.getMaxNumberOfParallelSubtasks(), task.getNumberOfParallelSubtasks());
+    if (owner == task.getIndexOfThisSubtask()) {
+      out.collect(Reading.deletionOf(UUID.fromString(device)));
+    }
+  }
+
+  private void resolveEverywhere(Threshold threshold, long atMicros, Context context)
+      throws Exception {
+    context.applyToKeyedState(
+        alertStateDescriptor,
+        (device, states) -> {
+          SensorAlertState state = states.get(threshold.thresholdId);
+          if (state != null) {
+            if (state.alertActive) {
+              context.output(ALERTS, resolution(threshold, state, atMicros));
+              resolved.inc();
+            }
+            states.remove(threshold.thresholdId);
+          }
+        });
+  }
+
+  private void forgetOldTombstones(BroadcastState<String, Long> tombstones, long now)
+      throws Exception {
+    long limit = now - settings.tombstoneRetention().toMillis();
+    List<String> expired = new ArrayList<>();
+    for (Map.Entry<String, Long> entry : tombstones.entries()) {
+      if (entry.getValue() < limit) {
+        expired.add(entry.getKey());
+      }
+    }
+    for (String device : expired) {
+      tombstones.remove(device);
+    }
+  }
+
+  private static Threshold removeThreshold(
+      BroadcastState<String, Threshold[]> bySensor,
+      BroadcastState<String, String> sensorOf,
+      String thresholdId)
+      throws Exception {
+    String sensor = sensorOf.get(thresholdId);
+    if (sensor == null) {
+      return null;
+    }
+    sensorOf.remove(thresholdId);
+    Threshold[] thresholds = bySensor.get(sensor);
+    Threshold removed = null;
+    List<Threshold> kept = new ArrayList<>();
+    for (Threshold threshold : thresholds == null ? new Threshold[0] : thresholds) {
+      if (threshold.thresholdId.equals(thresholdId)) {
+        removed = threshold;
+      } else {
+        kept.add(threshold);
+      }
+    }
+    if (kept.isEmpty()) {
+      bySensor.remove(sensor);
+    } else {
+      bySensor.put(sensor, kept.toArray(new Threshold[0]));
+    }
+    return removed;
+  }
+
+  private static Threshold[] with(Threshold[] existing, Threshold added) {
+    if (existing == null) {
+      return new Threshold[] {added};
+    }
+    Threshold[] thresholds = Arrays.copyOf(existing, existing.length + 1);
+    thresholds[existing.length] = added;
+    return thresholds;
+  }
+
+  private static int count(Iterable<?> entries) {
+    int count = 0;
+    for (Object ignored : entries) {
+      count++;
+    }
+    return count;
+  }
+
+  static String alertId(Threshold threshold, long violationStartMicros) {
+    String name =
+        threshold.thresholdId
+            + '|'
+            + threshold.deviceId
+            + '|'
+            + threshold.key
+            + '|'
+            + violationStartMicros;
+    return UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8)).toString();
+  }
+
+  private static AlertEvent creation(Threshold threshold, SensorAlertState state) {
+    AlertEvent event = describe(threshold, state);
+    event.eventType = AlertEvent.CREATED;
+    return event;
+  }
+
+  private static AlertEvent resolution(
+      Threshold threshold, SensorAlertState state, long resolvedAtMicros) {
+    AlertEvent event = describe(threshold, state);
+    event.eventType = AlertEvent.RESOLVED;
+    event.resolvedAtMicros = resolvedAtMicros;
+    return event;
+  }
+
+  private static AlertEvent describe(Threshold threshold, SensorAlertState state) {
+    AlertEvent event = new AlertEvent();
+    event.id = state.alertId;
+    event.sensorId = threshold.sensorId;
+    event.thresholdId = threshold.thresholdId;
+    event.deviceId = threshold.deviceId;
+    event.placeId = state.placeId;
+    event.key = threshold.key;
+    event.value = state.triggerValue;
+    event.thresholdValue = threshold.value;
+    event.thresholdType = threshold.type;
+    event.severity = threshold.severity;
+    event.createdAtMicros = state.createdAtMicros;
+    return event;
+  }
+}

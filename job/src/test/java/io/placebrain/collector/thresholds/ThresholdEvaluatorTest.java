@@ -1,0 +1,392 @@
+package io.placebrain.collector.thresholds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.placebrain.collector.alerts.AlertEvent;
+import io.placebrain.collector.control.ControlEvent;
+import io.placebrain.collector.control.ControlEventType;
+import io.placebrain.collector.telemetry.Reading;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Every alert lifecycle transition, in Flink's keyed broadcast operator harness. */
+class ThresholdEvaluatorTest {
+
+  private static final String PLACE = "6f1c7a3e-4b8d-4e8a-9c1d-2f3a4b5c6d7e";
+  private static final String DEVICE = "0b5e1f2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
+  private static final String OTHER_DEVICE = "1c6f2a3b-4d5e-4f60-9bac-1d2e3f4a5b6c";
+  private static final String SENSOR = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+  private static final String MAX = "aaaaaaaa-0000-4000-8000-000000000001";
+  private static final String MIN = "aaaaaaaa-0000-4000-8000-000000000002";
+
+  private KeyedBroadcastOperatorTestHarness<String, Reading, ControlEvent, Reading> harness;
+
+  @AfterEach
+  void close() throws Exception {
+    if (harness != null) {
+      harness.close();
+    }
+  }
+
+  @Test
+  void alertIsCreatedOnEnteringViolationAndResolvedOnLeavingIt() throws Exception {
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+
+    reading(DEVICE, "temp", 25, 1);
+    reading(DEVICE, "temp", 31, 2);
+    reading(DEVICE, "temp", 35, 3); // still violating: nothing new
+    reading(DEVICE, "temp", 29, 4);
+
+    List<AlertEvent> alerts = alerts();
+    assertThat(alerts).extracting(a -> a.eventType).containsExactly("created", "resolved");
+    AlertEvent created = alerts.get(0);
+    assertThat(created.id).isEqualTo(alerts.get(1).id);
+    assertThat(created.value).isEqualTo(31);
+    assertThat(created.thresholdValue).isEqualTo(30);
+    assertThat(created.thresholdType).isEqualTo("max");
+    assertThat(created.severity).isEqualTo("critical");
+    assertThat(created.placeId).isEqualTo(PLACE);
+    assertThat(created.sensorId).isEqualTo(SENSOR);
+    assertThat(created.createdAtMicros).isEqualTo(micros(2));
+    assertThat(created.resolvedAtMicros).isNull();
+    assertThat(alerts.get(1).resolvedAtMicros).isEqualTo(micros(4));
+    assertThat(stored()).hasSize(4);
+  }
+
+  @Test
+  void minThresholdIsViolatedBelowItsValueAndBothThresholdsOfASensorAreEvaluated()
+      throws Exception {
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    threshold(MIN, DEVICE, "temp", "min", 10);
+
+    reading(DEVICE, "temp", 9, 1);
+    reading(DEVICE, "temp", 10, 2);
+    reading(DEVICE, "temp", 40, 3);
+
+    assertThat(alerts())
+        .extracting(a -> a.eventType + ":" + a.thresholdType)
+        .containsExactly("created:min", "resolved:min", "created:max");
+  }
+
+  @Test
+  void aNewViolationIsANewAlertWithItsOwnId() throws Exception {
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+
+    reading(DEVICE, "temp", 31, 1);
+    reading(DEVICE, "temp", 20, 2);
+    reading(DEVICE, "temp", 32, 3);
+
+    List<AlertEvent> alerts = alerts();
+    assertThat(alerts)
+        .extracting(a -> a.eventType)
+        .containsExactly("created", "resolved", "created");
+    assertThat(alerts.get(2).id).isNotEqualTo(alerts.get(0).id);
+  }
+
+  @Test
+  void alertIdsDependOnlyOnThresholdSensorAndViolationStart() throws Exception {
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    reading(DEVICE, "temp", 31, 7);
+    String first = alerts().get(0).id;
+    harness.close();
+
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    reading(DEVICE, "temp", 31, 7);
+
+    assertThat(alerts().get(0).id).isEqualTo(first);
+  }
+
+  @Test
+  void olderReadingsAreStoredButDoNotFlipState() throws Exception {
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+
+    reading(DEVICE, "temp", 35, 10);
+    reading(DEVICE, "temp", 20, 5); // late: would resolve, but is older than the newest
+    reading(DEVICE, "temp", 36, 11);
+
+    assertThat(alerts()).extracting(a -> a.eventType).containsExactly("created");
+    assertThat(stored()).hasSize(3);
+  }
+
+  @Test
+  void readingBeforeItsThresholdRaisesNothing() throws Exception {
+    open(AlertSettings.DEFAULTS);
+    reading(DEVICE, "temp", 99, 1);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    reading(DEVICE, "temp", 98, 2);
+
+    assertThat(alerts()).extracting(a -> a.createdAtMicros).containsExactly(micros(2));
+  }
+
+  @Test
+  void replacedThresholdAppliesItsNewValue() throws Exception {
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    threshold(MAX, DEVICE, "temp", "max", 50); // same id: an update
+
+    reading(DEVICE, "temp", 40, 1);
+    reading(DEVICE, "temp", 51, 2);
+
+    assertThat(alerts()).singleElement().satisfies(a -> assertThat(a.thresholdValue).isEqualTo(50));
+    assertThat(
+            harness
+                .getBroadcastState(ThresholdEvaluator.THRESHOLDS_BY_SENSOR)
+                .get(DEVICE + "/temp"))
+        .hasSize(1);
+  }
+
+  @Test
+  void deletedThresholdResolvesItsActiveAlert() throws Exception {
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    reading(DEVICE, "temp", 31, 1);
+
+    ControlEvent deleted = thresholdEvent(ControlEventType.THRESHOLD_DELETED, MAX, DEVICE, "temp");
+    deleted.timestamp = 5_000;
+    harness.processBroadcastElement(deleted, 0);
+    reading(DEVICE, "temp", 99, 2);
+
+    List<AlertEvent> alerts = alerts();
+    assertThat(alerts).extracting(a -> a.eventType).containsExactly("created", "resolved");
+    assertThat(alerts.get(1).resolvedAtMicros).isEqualTo(5_000_000L);
+  }
+
+  @Test
+  void deletedDeviceLosesThresholdsAndStateAndItsLaterReadingsAreDropped() throws Exception {
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    threshold(MIN, OTHER_DEVICE, "temp", "min", 0);
+    reading(DEVICE, "temp", 31, 1);
+
+    ControlEvent deleted = new ControlEvent();
+    deleted.type = ControlEventType.DEVICE_DELETED;
+    deleted.deviceId = DEVICE;
+    harness.processBroadcastElement(deleted, 0);
+    reading(DEVICE, "temp", 50, 2); // in flight after the deletion
+    reading(OTHER_DEVICE, "temp", 5, 2);
+
+    assertThat(alerts()).extracting(a -> a.eventType).containsExactly("created");
+    List<Reading> out = stored();
+    assertThat(out)
+        .filteredOn(r -> r.deviceDeletion)
+        .extracting(Reading::deviceId)
+        .containsExactly(UUID.fromString(DEVICE));
+    assertThat(out)
+        .filteredOn(r -> !r.deviceDeletion)
+        .extracting(r -> r.deviceId().toString())
+        .containsExactly(DEVICE, OTHER_DEVICE);
+    assertThat(
+            harness
+                .getBroadcastState(ThresholdEvaluator.THRESHOLDS_BY_SENSOR)
+                .contains(DEVICE + "/temp"))
+        .isFalse();
+    assertThat(harness.getBroadcastState(ThresholdEvaluator.TOMBSTONES).contains(DEVICE)).isTrue();
+    assertThat(
+            ((org.apache.flink.runtime.state.heap.HeapKeyedStateBackend<?>)
+                    harness.getOperator().getKeyedStateBackend())
+                .numKeyValueStateEntries())
+        .as("only the other device's state is left")
+        .isEqualTo(1);
+  }
+
+  @Test
+  void bulkDeletionDeletesEveryDeviceAndTombstonesExpire() throws Exception {
+    open(new AlertSettings(0, Duration.ZERO, Duration.ofMinutes(1), Duration.ofDays(30)));
+    ControlEvent bulk = new ControlEvent();
+    bulk.type = ControlEventType.DEVICES_BULK_DELETED;
+    bulk.deviceIds = new String[] {DEVICE, OTHER_DEVICE};
+    harness.processBroadcastElement(bulk, 0);
+    reading(DEVICE, "temp", 1, 1);
+    reading(OTHER_DEVICE, "temp", 1, 1);
+
+    assertThat(stored()).allSatisfy(r -> assertThat(r.deviceDeletion).isTrue()).hasSize(2);
+    assertThat(harness.getBroadcastState(ThresholdEvaluator.TOMBSTONES).entries()).hasSize(2);
+
+    harness.setProcessingTime(Duration.ofMinutes(2).toMillis());
+    threshold(MAX, UUID.randomUUID().toString(), "temp", "max", 1); // any control event
+    assertThat(harness.getBroadcastState(ThresholdEvaluator.TOMBSTONES).entries()).isEmpty();
+  }
+
+  @Test
+  void deadbandKeepsAHoveringValueFromResolving() throws Exception {
+    open(new AlertSettings(2, Duration.ZERO, Duration.ofDays(7), Duration.ofDays(30)));
+    threshold(MAX, DEVICE, "temp", "max", 30);
+
+    reading(DEVICE, "temp", 31, 1);
+    reading(DEVICE, "temp", 29, 2); // below 30 but within the 2-degree band: still active
+    reading(DEVICE, "temp", 30.5, 3);
+    reading(DEVICE, "temp", 28, 4); // cleared by the band
+
+    assertThat(alerts()).extracting(a -> a.eventType).containsExactly("created", "resolved");
+    assertThat(alerts().get(1).resolvedAtMicros).isEqualTo(micros(4));
+  }
+
+  @Test
+  void minimumDurationIgnoresShortViolations() throws Exception {
+    open(new AlertSettings(0, Duration.ofSeconds(60), Duration.ofDays(7), Duration.ofDays(30)));
+    threshold(MAX, DEVICE, "temp", "max", 30);
+
+    reading(DEVICE, "temp", 31, 0);
+    reading(DEVICE, "temp", 31, 30);
+    reading(DEVICE, "temp", 20, 40); // a 40-second spike: nothing
+    reading(DEVICE, "temp", 31, 100);
+    reading(DEVICE, "temp", 32, 159); // 59 s
+    reading(DEVICE, "temp", 33, 160); // 60 s: raised now, dated now, id from the start
+
+    List<AlertEvent> alerts = alerts();
+    assertThat(alerts)
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.createdAtMicros).isEqualTo(micros(160));
+              assertThat(a.value).isEqualTo(33);
+            });
+  }
+
+  @Test
+  void stateSurvivesRestoreAtHigherAndLowerParallelism() throws Exception {
+    // Five devices over parallelism 1, each with an active alert.
+    List<String> devices = new ArrayList<>();
+    open(AlertSettings.DEFAULTS, 1, 0);
+    harness.open();
+    for (int i = 0; i < 5; i++) {
+      String device = UUID.randomUUID().toString();
+      devices.add(device);
+      threshold("bbbbbbbb-0000-4000-8000-00000000000" + i, device, "temp", "max", 30);
+      reading(device, "temp", 31, 1);
+    }
+    OperatorSubtaskState snapshot = harness.snapshot(1, 1);
+    harness.close();
+
+    // Scale up to 3: every instance has every threshold; each device's alert is on one of them.
+    List<OperatorSubtaskState> scaledUp = new ArrayList<>();
+    int resolvedAcrossInstances = 0;
+    for (int subtask = 0; subtask < 3; subtask++) {
+      open(AlertSettings.DEFAULTS, 3, subtask);
+      harness.initializeState(
+          AbstractStreamOperatorTestHarness.repartitionOperatorState(snapshot, 128, 1, 3, subtask));
+      harness.open();
+      assertThat(harness.getBroadcastState(ThresholdEvaluator.SENSOR_BY_THRESHOLD).entries())
+          .hasSize(5);
+      for (String device : devices) {
+        if (owns(device, 3, subtask)) {
+          reading(device, "temp", 20, 2);
+        }
+      }
+      resolvedAcrossInstances += alerts().size();
+      assertThat(alerts()).allSatisfy(a -> assertThat(a.eventType).isEqualTo("resolved"));
+      scaledUp.add(harness.snapshot(2, 2));
+      harness.close();
+    }
+    assertThat(resolvedAcrossInstances).as("each active alert resolved exactly once").isEqualTo(5);
+
+    // Scale back down to 2: thresholds still everywhere, nothing active any more.
+    OperatorSubtaskState merged =
+        AbstractStreamOperatorTestHarness.repackageState(
+            scaledUp.toArray(new OperatorSubtaskState[0]));
+    for (int subtask = 0; subtask < 2; subtask++) {
+      open(AlertSettings.DEFAULTS, 2, subtask);
+      harness.initializeState(
+          AbstractStreamOperatorTestHarness.repartitionOperatorState(merged, 128, 3, 2, subtask));
+      harness.open();
+      assertThat(harness.getBroadcastState(ThresholdEvaluator.SENSOR_BY_THRESHOLD).entries())
+          .hasSize(5);
+      for (String device : devices) {
+        if (owns(device, 2, subtask)) {
+          reading(device, "temp", 35, 3);
+        }
+      }
+      assertThat(alerts()).allSatisfy(a -> assertThat(a.eventType).isEqualTo("created"));
+      harness.close();
+    }
+    harness = null;
+  }
+
+  private static boolean owns(String device, int parallelism, int subtask) {
+    return org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignKeyToParallelOperator(
+            device, 128, parallelism)
+        == subtask;
+  }
+
+  private void open(AlertSettings settings) throws Exception {
+    open(settings, 1, 0);
+    harness.open();
+  }
+
+  private void open(AlertSettings settings, int parallelism, int subtask) throws Exception {
+    harness =
+        new KeyedBroadcastOperatorTestHarness<>(
+            new CoBroadcastWithKeyedOperator<>(
+                new ThresholdEvaluator(settings),
+                List.of(
+                    ThresholdEvaluator.THRESHOLDS_BY_SENSOR,
+                    ThresholdEvaluator.SENSOR_BY_THRESHOLD,
+                    ThresholdEvaluator.TOMBSTONES)),
+            new DeviceKey(),
+            Types.STRING,
+            128,
+            parallelism,
+            subtask);
+  }
+
+  private void threshold(String id, String device, String key, String type, double value)
+      throws Exception {
+    ControlEvent event = thresholdEvent(ControlEventType.THRESHOLD_CREATED, id, device, key);
+    event.thresholdType = type;
+    event.value = value;
+    event.severity = "critical";
+    harness.processBroadcastElement(event, 0);
+  }
+
+  private static ControlEvent thresholdEvent(
+      ControlEventType type, String id, String device, String key) {
+    ControlEvent event = new ControlEvent();
+    event.type = type;
+    event.thresholdId = id;
+    event.sensorId = SENSOR;
+    event.deviceId = device;
+    event.key = key;
+    return event;
+  }
+
+  private void reading(String device, String key, double value, long second) throws Exception {
+    harness.processElement(
+        new Reading(micros(second), UUID.fromString(device), UUID.fromString(PLACE), key, value),
+        second * 1000);
+  }
+
+  private static long micros(long second) {
+    return 1_767_225_600_000_000L + second * 1_000_000L;
+  }
+
+  private List<AlertEvent> alerts() {
+    List<AlertEvent> alerts = new ArrayList<>();
+    var side = harness.getSideOutput(ThresholdEvaluator.ALERTS);
+    if (side != null) {
+      for (Object record : side) {
+        alerts.add(((StreamRecord<AlertEvent>) record).getValue());
+      }
+    }
+    return alerts;
+  }
+
+  private List<Reading> stored() {
+    return harness.extractOutputValues();
+  }
+}
