@@ -12,4 +12,15 @@ public interface CopyRowEncoder<T> extends Serializable {
   java.util.List<String> columns();
 
   void encode(T element, BinaryCopyBuffer row);
+
+  /**
+   * For an element that is not a row but an instruction: SQL statements to run once every row
+   * written before it is committed (exactly once: by the committer, after this checkpoint's
+   * transaction and all earlier ones; at least once: right after the rows before it). Statements
+   * must be idempotent, since a commit retried after a restart runs them again. Returns null for a
+   * row.
+   */
+  default java.util.List<String> afterCommitStatements(T element) {
+    return null;
+  }
 }

@@ -15,6 +15,23 @@ public final class ReadingRowEncoder implements CopyRowEncoder<Reading> {
     return COLUMNS;
   }
 
+  /**
+   * A deleted device's marker becomes the cascading delete of its alerts, then its readings. It
+   * runs after every transaction that may still hold rows of the device has committed, so none of
+   * them can reappear (see {@link io.placebrain.collector.thresholds.ThresholdEvaluator}).
+   */
+  @Override
+  public List<String> afterCommitStatements(Reading reading) {
+    if (!reading.deviceDeletion) {
+      return null;
+    }
+    // A UUID rebuilt from two longs: safe to inline.
+    String device = reading.deviceId().toString();
+    return List.of(
+        "DELETE FROM alerts WHERE device_id = '" + device + "'",
+        "DELETE FROM readings WHERE device_id = '" + device + "'");
+  }
+
   @Override
   public void encode(Reading reading, BinaryCopyBuffer row) {
     row.startRow(4);

@@ -66,23 +66,34 @@ public final class CopyCommitter implements Committer<CopyCommittable> {
         if (connection == null) {
           connection = connections.connect();
         }
-        PreparedTransactions.commit(connection, committable.transactionId());
-        committed.inc();
-        rowsCommitted.inc(committable.rows());
+        boolean wasCommitted = false;
+        if (committable.transactionId() != null) {
+          try {
+            PreparedTransactions.commit(connection, committable.transactionId());
+            committed.inc();
+            rowsCommitted.inc(committable.rows());
+          } catch (SQLException e) {
+            if (!SqlFailures.isUnknownPreparedTransaction(e)) {
+              throw e;
+            }
+            LOG.info(
+                "Transaction {} is not prepared any more: committed before a restart",
+                committable.transactionId());
+            alreadyCommitted.inc();
+            wasCommitted = true;
+          }
+        }
+        // Runs again after a restart even if it ran before: the statements are idempotent.
+        runAfterCommit(committable);
+        if (wasCommitted) {
+          request.signalAlreadyCommitted();
+        }
         return;
       } catch (SQLException e) {
-        if (SqlFailures.isUnknownPreparedTransaction(e)) {
-          LOG.info(
-              "Transaction {} is not prepared any more: committed before a restart",
-              committable.transactionId());
-          alreadyCommitted.inc();
-          request.signalAlreadyCommitted();
-          return;
-        }
         if (!SqlFailures.isTransient(e)) {
           request.signalFailedWithKnownReason(
               new IllegalStateException(
-                  "Cannot commit prepared transaction "
+                  "Cannot complete prepared transaction "
                       + committable.transactionId()
                       + " ("
                       + committable.rows()
@@ -112,6 +123,20 @@ public final class CopyCommitter implements Committer<CopyCommittable> {
             SqlFailures.describe(e),
             backoff.nextPauseMillis());
         backoff.pause();
+      }
+    }
+  }
+
+  private void runAfterCommit(CopyCommittable committable) throws SQLException {
+    if (committable.afterCommit().isEmpty()) {
+      return;
+    }
+    if (!connection.getAutoCommit()) {
+      connection.setAutoCommit(true);
+    }
+    try (java.sql.Statement statement = connection.createStatement()) {
+      for (String sql : committable.afterCommit()) {
+        statement.execute(sql);
       }
     }
   }

@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
@@ -70,6 +71,9 @@ public final class CopySinkWriter<T>
   private final Histogram batchLatencyMillis;
 
   private Connection connection;
+
+  /** Statements to run after the rows written so far are committed (exactly-once only). */
+  private final List<String> afterCommit = new ArrayList<>();
 
   /** Rows sent into the open transaction since the last prepare (exactly-once only). */
   private long rowsInTransaction;
@@ -154,6 +158,16 @@ public final class CopySinkWriter<T>
 
   @Override
   public void write(T element, Context ignored) throws IOException, InterruptedException {
+    List<String> statements = encoder.afterCommitStatements(element);
+    if (statements != null) {
+      if (settings.exactlyOnce()) {
+        afterCommit.addAll(statements);
+      } else {
+        sendBuffer();
+        runNow(statements);
+      }
+      return;
+    }
     encoder.encode(element, buffer);
     if (buffer.rows() >= settings.maxBufferedRows()
         || buffer.sizeInBytes() >= settings.maxBufferedBytes()) {
@@ -169,8 +183,13 @@ public final class CopySinkWriter<T>
   @Override
   public Collection<CopyCommittable> prepareCommit() throws IOException, InterruptedException {
     sendBuffer();
-    if (!settings.exactlyOnce() || rowsInTransaction == 0) {
+    if (!settings.exactlyOnce() || (rowsInTransaction == 0 && afterCommit.isEmpty())) {
       return List.of();
+    }
+    if (rowsInTransaction == 0) {
+      CopyCommittable statementsOnly = new CopyCommittable(null, 0, afterCommit);
+      afterCommit.clear();
+      return List.of(statementsOnly);
     }
     String name =
         TransactionIds.name(
@@ -186,8 +205,9 @@ public final class CopySinkWriter<T>
           e);
     }
     transactionsPrepared.inc();
-    CopyCommittable committable = new CopyCommittable(name, rowsInTransaction);
+    CopyCommittable committable = new CopyCommittable(name, rowsInTransaction, afterCommit);
     rowsInTransaction = 0;
+    afterCommit.clear();
     return List.of(committable);
   }
 
@@ -263,6 +283,28 @@ public final class CopySinkWriter<T>
     batchLatencyMillis.update((System.nanoTime() - begin) / 1_000_000L);
     buffer.clear();
     lastFlushMillis = context.timers().getCurrentProcessingTime();
+  }
+
+  /** At least once: the rows before the statements are committed, so they can run now. */
+  private void runNow(List<String> statements) throws IOException {
+    try {
+      if (connection == null) {
+        connection = connectWithRetry();
+        connection.setAutoCommit(false);
+      }
+      try (Statement statement = connection.createStatement()) {
+        for (String sql : statements) {
+          statement.execute(sql);
+        }
+      }
+      connection.commit();
+    } catch (SQLException e) {
+      closeQuietly();
+      throw new IOException("Statement after commit failed: " + SqlFailures.describe(e), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("Interrupted while connecting", e);
+    }
   }
 
   private void scheduleFlush() {

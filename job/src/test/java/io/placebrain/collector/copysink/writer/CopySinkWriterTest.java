@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.placebrain.collector.copysink.CopySinkSettings;
+import io.placebrain.collector.copysink.CopySinkTestSupport;
 import io.placebrain.collector.copysink.CopySinkTestSupport.RecordingRequest;
 import io.placebrain.collector.copysink.committer.CopyCommittable;
 import io.placebrain.collector.copysink.committer.CopyCommitter;
@@ -211,6 +212,50 @@ class CopySinkWriterTest {
     }
     assertThat(count()).isZero();
     assertThat(preparedNames()).isEmpty();
+  }
+
+  @Test
+  void deviceDeletionRunsAfterTheRowsBeforeItAreCommitted() throws Exception {
+    CopySinkSettings settings =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build().settings();
+    try (CopySinkWriter<io.placebrain.collector.telemetry.Reading> writer =
+        (CopySinkWriter<io.placebrain.collector.telemetry.Reading>)
+            writeAll(settings, 0, OptionalLong.empty(), 0, 3)) {
+      writer.write(
+          io.placebrain.collector.telemetry.Reading.deletionOf(CopySinkTestSupport.DEVICE), null);
+      Collection<CopyCommittable> committables = writer.prepareCommit();
+
+      assertThat(committables)
+          .singleElement()
+          .satisfies(c -> assertThat(c.afterCommit()).hasSize(2));
+      commit(settings, committables);
+      assertThat(count()).as("rows committed, then deleted").isZero();
+
+      // A checkpoint with only the deletion still carries it to the committer.
+      writer.write(
+          io.placebrain.collector.telemetry.Reading.deletionOf(CopySinkTestSupport.DEVICE), null);
+      Collection<CopyCommittable> statementsOnly = writer.prepareCommit();
+      assertThat(statementsOnly)
+          .singleElement()
+          .satisfies(c -> assertThat(c.transactionId()).isNull());
+      assertThat(commit(settings, statementsOnly)).containsExactly("committed");
+    }
+  }
+
+  @Test
+  void atLeastOnceDeletionRunsRightAfterTheRowsBeforeIt() throws Exception {
+    CopySinkSettings settings =
+        builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE).build().settings();
+    try (CopySinkWriter<io.placebrain.collector.telemetry.Reading> writer =
+        (CopySinkWriter<io.placebrain.collector.telemetry.Reading>)
+            writeAll(settings, 0, OptionalLong.empty(), 0, 3)) {
+      writer.write(
+          io.placebrain.collector.telemetry.Reading.deletionOf(CopySinkTestSupport.DEVICE), null);
+      writeMore(writer, 3, 4);
+      writer.flush(false);
+
+      assertThat(count()).as("only the row after the deletion").isEqualTo(1);
+    }
   }
 
   @Test
