@@ -1,0 +1,185 @@
+package io.placebrain.collector.mqtt;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.placebrain.collector.alerts.AlertEvent;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
+import org.junit.jupiter.api.Test;
+
+/** The writer's delivery bookkeeping against a fake publisher: acks, outages, bounds, restore. */
+class MqttSinkWriterTest {
+
+  private final FakePublisher publisher = new FakePublisher();
+
+  @Test
+  void acknowledgedMessagesLeaveThePendingSet() throws Exception {
+    publisher.connected = true;
+    MqttSinkWriter writer = writer(10, List.of());
+
+    writer.write(alert("a1"), null);
+    writer.write(alert("a2"), null);
+    publisher.ackAll();
+    writer.flush(false);
+
+    assertThat(publisher.sentIds()).containsExactly("a1", "a2");
+    assertThat(writer.snapshotState(1)).isEmpty();
+  }
+
+  @Test
+  void whileDisconnectedMessagesWaitInStateAndGoOutInOrderOnReconnect() throws Exception {
+    MqttSinkWriter writer = writer(10, List.of());
+
+    writer.write(alert("a1"), null);
+    writer.write(alert("a2"), null);
+    writer.flush(false); // does not block while disconnected
+
+    assertThat(publisher.sentIds()).isEmpty();
+    assertThat(writer.snapshotState(1))
+        .singleElement()
+        .satisfies(s -> assertThat(s.messages()).hasSize(2));
+
+    publisher.connect();
+    publisher.ackAll();
+    assertThat(publisher.sentIds()).containsExactly("a1", "a2");
+    assertThat(writer.snapshotState(2)).isEmpty();
+  }
+
+  @Test
+  void failedPublishesAreSentAgain() throws Exception {
+    publisher.connected = true;
+    MqttSinkWriter writer = writer(10, List.of());
+    writer.write(alert("a1"), null);
+    publisher.failAll();
+
+    writer.flush(false);
+    publisher.ackAll();
+
+    assertThat(publisher.sentIds()).containsExactly("a1", "a1");
+    assertThat(writer.snapshotState(1)).isEmpty();
+  }
+
+  @Test
+  void beyondTheBoundTheOldestAreDroppedAndCounted() throws Exception {
+    MqttSinkWriter writer = writer(2, List.of());
+
+    writer.write(alert("a1"), null);
+    writer.write(alert("a2"), null);
+    writer.write(alert("a3"), null);
+
+    assertThat(writer.snapshotState(1).get(0).messages())
+        .extracting(m -> idOf(m.payload()))
+        .containsExactly("a2", "a3");
+  }
+
+  @Test
+  void restoredMessagesAreSentFirst() throws Exception {
+    MqttSinkWriter first = writer(10, List.of());
+    first.write(alert("old"), null);
+    List<PendingAlerts> state = first.snapshotState(1);
+
+    publisher.connected = true;
+    MqttSinkWriter restored = writer(10, state);
+    restored.write(alert("new"), null);
+    publisher.ackAll();
+
+    assertThat(publisher.sentIds()).containsExactly("old", "new");
+  }
+
+  @Test
+  void stateRoundTripsThroughItsSerializer() throws Exception {
+    PendingAlertsSerializer serializer = new PendingAlertsSerializer();
+    PendingAlerts state =
+        new PendingAlerts(
+            List.of(
+                new PendingAlerts.Message(
+                    "placebrain/p/alerts", "{}".getBytes(StandardCharsets.UTF_8))));
+
+    PendingAlerts copy =
+        serializer.deserialize(serializer.getVersion(), serializer.serialize(state));
+
+    assertThat(copy.messages())
+        .singleElement()
+        .satisfies(
+            m -> {
+              assertThat(m.topic()).isEqualTo("placebrain/p/alerts");
+              assertThat(new String(m.payload(), StandardCharsets.UTF_8)).isEqualTo("{}");
+            });
+  }
+
+  private MqttSinkWriter writer(int maxPending, List<PendingAlerts> restored) {
+    MqttSinkSettings settings =
+        new MqttSinkSettings(
+            "tcp://localhost:1883", "test", null, null, "5", maxPending, Duration.ofMillis(200));
+    return new MqttSinkWriter(settings, publisher, restored, new UnregisteredMetricsGroup());
+  }
+
+  private static AlertEvent alert(String id) {
+    AlertEvent alert = new AlertEvent();
+    alert.id = id;
+    alert.eventType = AlertEvent.CREATED;
+    alert.placeId = "place";
+    alert.createdAtMicros = 1_700_000_000_000_000L;
+    return alert;
+  }
+
+  private static String idOf(byte[] payload) {
+    String json = new String(payload, StandardCharsets.UTF_8);
+    int start = json.indexOf("\"id\":\"") + 6;
+    return json.substring(start, json.indexOf('"', start));
+  }
+
+  /** Records publishes; the test decides when the broker acknowledges or fails them. */
+  private static final class FakePublisher implements MqttPublisher {
+    volatile boolean connected;
+    Runnable onConnected;
+    final List<String> sent = new ArrayList<>();
+    final List<CompletableFuture<Void>> outstanding = new ArrayList<>();
+
+    @Override
+    public void start(Runnable onConnected) {
+      this.onConnected = onConnected;
+    }
+
+    void connect() {
+      connected = true;
+      onConnected.run();
+    }
+
+    @Override
+    public boolean isConnected() {
+      return connected;
+    }
+
+    @Override
+    public synchronized CompletableFuture<Void> publish(String topic, byte[] payload) {
+      sent.add(idOf(payload));
+      CompletableFuture<Void> ack = new CompletableFuture<>();
+      outstanding.add(ack);
+      return ack;
+    }
+
+    synchronized void ackAll() {
+      List<CompletableFuture<Void>> acks = new ArrayList<>(outstanding);
+      outstanding.clear();
+      acks.forEach(a -> a.complete(null));
+    }
+
+    synchronized void failAll() {
+      List<CompletableFuture<Void>> acks = new ArrayList<>(outstanding);
+      outstanding.clear();
+      acks.forEach(a -> a.completeExceptionally(new IllegalStateException("connection lost")));
+    }
+
+    synchronized List<String> sentIds() {
+      return new ArrayList<>(sent);
+    }
+
+    @Override
+    public void close() {}
+  }
+}
