@@ -1,8 +1,10 @@
 package io.placebrain.collector.job;
 
+import io.placebrain.collector.alerts.AlertsTableSink;
 import io.placebrain.collector.copysink.CopySink;
 import io.placebrain.collector.deadletter.DeadLetter;
 import io.placebrain.collector.deadletter.DeadLetterSerializer;
+import io.placebrain.collector.mqtt.MqttAlertSink;
 import io.placebrain.collector.readings.ReadingRowEncoder;
 import io.placebrain.collector.readings.ReadingsStorage;
 import io.placebrain.collector.telemetry.KafkaRecord;
@@ -15,7 +17,9 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.slf4j.Logger;
@@ -41,14 +45,54 @@ public final class CollectorJob {
 
   /** Adds the whole job to {@code env}. */
   public static void build(StreamExecutionEnvironment env, CollectorJobConfig config) {
+    build(env, config, parts(config), UnaryOperator.identity());
+  }
+
+  /** Adds the job with the given parts, and a hook before the readings sink (for tests). */
+  public static void build(
+      StreamExecutionEnvironment env,
+      CollectorJobConfig config,
+      PipelineParts parts,
+      UnaryOperator<DataStream<Reading>> beforeSink) {
     enableCheckpointing(env, config);
     ReadingsPipeline.attach(
         env,
-        telemetrySource(config),
+        parts,
         config.parserSettings(),
+        config.controlTopics(),
+        config.alertSettings(),
+        beforeSink);
+  }
+
+  /** Every source and sink, built from the configuration. */
+  public static PipelineParts parts(CollectorJobConfig config) {
+    return new PipelineParts(
+        telemetrySource(config),
+        controlSource(config),
         readingsSink(config),
-        deadLetterSink(config),
-        UnaryOperator.identity());
+        deadLetterSink(config, config.deadLetterTopic(), "-dlq"),
+        deadLetterSink(config, config.controlDeadLetterTopic(), "-control-dlq"),
+        AlertsTableSink.create(
+            config.databaseUrl(),
+            emptyToNull(config.databaseUser()),
+            emptyToNull(config.databasePassword())),
+        new MqttAlertSink(config.mqttSettings()));
+  }
+
+  /**
+   * The devices topics. Without state the job reads them from the earliest offset, so thresholds
+   * are rebuilt; from then on checkpoints are the durable copy, since compaction may have removed a
+   * sensor's second threshold from the topic.
+   */
+  public static KafkaSource<KafkaRecord> controlSource(CollectorJobConfig config) {
+    return KafkaSource.<KafkaRecord>builder()
+        .setBootstrapServers(config.kafkaBootstrapServers())
+        .setTopics(config.controlTopics().all())
+        .setGroupId(config.kafkaGroupId() + "-devices")
+        .setStartingOffsets(OffsetsInitializer.earliest())
+        .setDeserializer(new KafkaRecordDeserializer())
+        .setProperty("commit.offsets.on.checkpoint", "true")
+        .build();
   }
 
   /**
@@ -60,6 +104,11 @@ public final class CollectorJob {
       env.enableCheckpointing(
           config.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
     }
+    // When the database slows down, back-pressure fills the network buffers between the
+    // evaluator and the sink; aligned barriers would wait behind all of it and checkpoints (and so
+    // commits) would stall. Unaligned barriers overtake it; the overtaken rows go into the
+    // checkpoint and into the next transaction, which keeps exactly-once intact.
+    env.getCheckpointConfig().enableUnalignedCheckpoints();
   }
 
   /**
@@ -67,12 +116,18 @@ public final class CollectorJob {
    * consumer group's committed offsets, or from the earliest where the group has none.
    */
   public static KafkaSource<KafkaRecord> telemetrySource(CollectorJobConfig config) {
+    return telemetrySource(config, new KafkaRecordDeserializer());
+  }
+
+  /** The telemetry source with another deserializer (tests slow it down). */
+  public static KafkaSource<KafkaRecord> telemetrySource(
+      CollectorJobConfig config, KafkaRecordDeserializationSchema<KafkaRecord> deserializer) {
     return KafkaSource.<KafkaRecord>builder()
         .setBootstrapServers(config.kafkaBootstrapServers())
         .setTopics(config.telemetryTopic())
         .setGroupId(config.kafkaGroupId())
         .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
-        .setDeserializer(new KafkaRecordDeserializer())
+        .setDeserializer(deserializer)
         .setProperty("commit.offsets.on.checkpoint", "true")
         .setProperty("partition.discovery.interval.ms", "60000")
         .build();
@@ -98,18 +153,19 @@ public final class CollectorJob {
   }
 
   private static String emptyToNull(String value) {
-    return value == null || value.isEmpty() ? null : value;
+    return CollectorJobConfig.emptyToNull(value);
   }
 
-  public static Sink<DeadLetter> deadLetterSink(CollectorJobConfig config) {
+  public static Sink<DeadLetter> deadLetterSink(
+      CollectorJobConfig config, String topic, String transactionSuffix) {
     var builder =
         KafkaSink.<DeadLetter>builder()
             .setBootstrapServers(config.kafkaBootstrapServers())
-            .setRecordSerializer(new DeadLetterSerializer(config.deadLetterTopic()))
+            .setRecordSerializer(new DeadLetterSerializer(topic))
             .setDeliveryGuarantee(config.deadLetterGuarantee());
     if (config.deadLetterGuarantee() == DeliveryGuarantee.EXACTLY_ONCE) {
       builder
-          .setTransactionalIdPrefix(config.sinkTransactionPrefix() + "-dlq")
+          .setTransactionalIdPrefix(config.sinkTransactionPrefix() + transactionSuffix)
           // Brokers cap transactions at 15 minutes by default; Flink's default asks for an hour.
           .setProperty("transaction.timeout.ms", "600000");
     }

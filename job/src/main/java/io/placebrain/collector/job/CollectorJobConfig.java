@@ -1,7 +1,10 @@
 package io.placebrain.collector.job;
 
+import io.placebrain.collector.control.ControlTopics;
+import io.placebrain.collector.mqtt.MqttSinkSettings;
 import io.placebrain.collector.storage.SchemaSettings;
 import io.placebrain.collector.telemetry.ParserSettings;
+import io.placebrain.collector.thresholds.AlertSettings;
 import java.io.Serializable;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,6 +30,11 @@ public final class CollectorJobConfig implements Serializable {
     DEFAULTS.put("kafka.telemetry-topic", "telemetry.readings");
     DEFAULTS.put("kafka.dead-letter-topic", "telemetry.readings.dlq");
     DEFAULTS.put("kafka.dead-letter-guarantee", "exactly-once");
+    DEFAULTS.put("kafka.threshold-created-topic", "devices.threshold.created");
+    DEFAULTS.put("kafka.threshold-deleted-topic", "devices.threshold.deleted");
+    DEFAULTS.put("kafka.device-deleted-topic", "devices.device.deleted");
+    DEFAULTS.put("kafka.devices-bulk-deleted-topic", "devices.device.bulk-deleted");
+    DEFAULTS.put("kafka.control-dead-letter-topic", "devices.events.dlq");
     DEFAULTS.put("database.url", "jdbc:postgresql://localhost:5432/telemetry_db");
     DEFAULTS.put("database.user", "collector");
     DEFAULTS.put("database.password", "collector");
@@ -38,6 +46,17 @@ public final class CollectorJobConfig implements Serializable {
     DEFAULTS.put("parser.earliest", "2000-01-01T00:00:00Z");
     DEFAULTS.put("parser.max-ahead", "1d");
     DEFAULTS.put("parser.max-record-bytes", "1048576");
+    DEFAULTS.put("mqtt.server", "tcp://localhost:1883");
+    DEFAULTS.put("mqtt.client-id", "collector");
+    DEFAULTS.put("mqtt.username", "");
+    DEFAULTS.put("mqtt.password", "");
+    DEFAULTS.put("mqtt.version", "5");
+    DEFAULTS.put("mqtt.max-pending", "10000");
+    DEFAULTS.put("mqtt.ack-timeout", "10s");
+    DEFAULTS.put("alerts.deadband", "0");
+    DEFAULTS.put("alerts.min-duration", "0s");
+    DEFAULTS.put("alerts.tombstone-retention", "7d");
+    DEFAULTS.put("alerts.idle-sensor-retention", "30d");
     DEFAULTS.put("storage.retention", "90d");
     DEFAULTS.put("storage.compress-after", "7d");
     DEFAULTS.put("checkpoint.interval", "10s");
@@ -118,6 +137,43 @@ public final class CollectorJobConfig implements Serializable {
     sinkMaxBufferedBytes();
     sinkFlushInterval();
     checkpointInterval();
+    mqttSettings();
+    alertSettings();
+  }
+
+  public ControlTopics controlTopics() {
+    return new ControlTopics(
+        get("kafka.threshold-created-topic"),
+        get("kafka.threshold-deleted-topic"),
+        get("kafka.device-deleted-topic"),
+        get("kafka.devices-bulk-deleted-topic"));
+  }
+
+  public String controlDeadLetterTopic() {
+    return get("kafka.control-dead-letter-topic");
+  }
+
+  public MqttSinkSettings mqttSettings() {
+    return new MqttSinkSettings(
+        get("mqtt.server"),
+        get("mqtt.client-id"),
+        emptyToNull(get("mqtt.username")),
+        emptyToNull(get("mqtt.password")),
+        get("mqtt.version"),
+        Integer.parseInt(get("mqtt.max-pending")),
+        duration("mqtt.ack-timeout"));
+  }
+
+  public AlertSettings alertSettings() {
+    return new AlertSettings(
+        Double.parseDouble(get("alerts.deadband")),
+        duration("alerts.min-duration"),
+        duration("alerts.tombstone-retention"),
+        duration("alerts.idle-sensor-retention"));
+  }
+
+  static String emptyToNull(String value) {
+    return value == null || value.isEmpty() ? null : value;
   }
 
   public String get(String key) {
@@ -220,6 +276,7 @@ public final class CollectorJobConfig implements Serializable {
   public String toString() {
     Map<String, String> shown = new LinkedHashMap<>(values);
     shown.computeIfPresent("database.password", (k, v) -> "***");
+    shown.computeIfPresent("mqtt.password", (k, v) -> v.isEmpty() ? v : "***");
     return shown.toString();
   }
 }

@@ -1,65 +1,114 @@
 package io.placebrain.collector.job;
 
-import io.placebrain.collector.deadletter.DeadLetter;
-import io.placebrain.collector.telemetry.KafkaRecord;
+import io.placebrain.collector.control.ControlEvent;
+import io.placebrain.collector.control.ControlEventParseFunction;
+import io.placebrain.collector.control.ControlTopics;
 import io.placebrain.collector.telemetry.ParserSettings;
 import io.placebrain.collector.telemetry.Reading;
 import io.placebrain.collector.telemetry.TelemetryParseFunction;
+import io.placebrain.collector.thresholds.AlertSettings;
+import io.placebrain.collector.thresholds.DeviceKey;
+import io.placebrain.collector.thresholds.ThresholdEvaluator;
 import java.util.function.UnaryOperator;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.api.connector.sink2.Sink;
-import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
- * The readings path: telemetry source → parse and validate → COPY sink into {@code readings}, with
- * rejected records going to the dead-letter sink. Sources and sinks come in as arguments, so tests
- * run the same topology against their own services and can wrap the stream before the sink. Every
- * operator has a stable uid (savepoints survive upgrades) and a readable name (the web UI's graph
- * reads like this comment).
+ * The job's topology:
+ *
+ * <pre>
+ * telemetry ─► parse/validate ─► keyBy(device) ─► evaluate ─► COPY sink ─► readings
+ * devices.* ─► control events ─► broadcast ─────────┘     └─► alerts ─► alerts table, MQTT
+ * rejected records ─► dead-letter topics
+ * </pre>
+ *
+ * Readings pass the evaluator before they are stored, so readings of a deleted device still in
+ * flight are dropped, and the device's deletion follows its last readings into the sink. Control
+ * events are read and parsed by one task, so every evaluator instance sees them in the same order.
+ * Every operator has a stable uid (savepoints survive upgrades) and a readable name (the web UI
+ * reads like this picture).
  */
 public final class ReadingsPipeline {
 
   public static final String SOURCE_UID = "telemetry-source";
   public static final String PARSE_UID = "telemetry-parse";
+  public static final String CONTROL_SOURCE_UID = "control-source";
+  public static final String CONTROL_PARSE_UID = "control-parse";
+  public static final String EVALUATOR_UID = "threshold-evaluator";
   public static final String READINGS_SINK_UID = "readings-copy-sink";
   public static final String DEAD_LETTER_SINK_UID = "telemetry-dead-letter-sink";
+  public static final String CONTROL_DEAD_LETTER_SINK_UID = "control-dead-letter-sink";
+  public static final String ALERTS_TABLE_SINK_UID = "alerts-table-sink";
+  public static final String ALERTS_MQTT_SINK_UID = "alerts-mqtt-sink";
 
   private ReadingsPipeline() {}
 
   /**
-   * Adds the readings path to {@code env} and returns the stream of valid readings (before the
-   * sink), for further processing such as threshold evaluation.
+   * Adds the whole topology to {@code env}.
    *
-   * @param beforeSink applied to the readings just before the sink: identity in production
+   * @param beforeSink applied to the readings just before the COPY sink: identity in production
    */
-  public static DataStream<Reading> attach(
+  public static void attach(
       StreamExecutionEnvironment env,
-      Source<KafkaRecord, ?, ?> telemetrySource,
+      PipelineParts parts,
       ParserSettings parserSettings,
-      Sink<Reading> readingsSink,
-      Sink<DeadLetter> deadLetterSink,
+      ControlTopics controlTopics,
+      AlertSettings alertSettings,
       UnaryOperator<DataStream<Reading>> beforeSink) {
     SingleOutputStreamOperator<Reading> readings =
-        env.fromSource(telemetrySource, WatermarkStrategy.noWatermarks(), "Telemetry (Kafka)")
+        env.fromSource(
+                parts.telemetrySource(), WatermarkStrategy.noWatermarks(), "Telemetry (Kafka)")
             .uid(SOURCE_UID)
             .process(new TelemetryParseFunction(parserSettings))
             .uid(PARSE_UID)
             .name("Parse and validate telemetry");
-
     readings
         .getSideOutput(TelemetryParseFunction.DEAD_LETTERS)
-        .sinkTo(deadLetterSink)
+        .sinkTo(parts.telemetryDeadLetters())
         .uid(DEAD_LETTER_SINK_UID)
-        .name("Dead letters (Kafka)");
+        .name("Telemetry dead letters (Kafka)");
+
+    SingleOutputStreamOperator<ControlEvent> control =
+        env.fromSource(
+                parts.controlSource(), WatermarkStrategy.noWatermarks(), "Device events (Kafka)")
+            .uid(CONTROL_SOURCE_UID)
+            .setParallelism(1)
+            .process(new ControlEventParseFunction(controlTopics))
+            .uid(CONTROL_PARSE_UID)
+            .name("Parse device events")
+            .setParallelism(1);
+    control
+        .getSideOutput(ControlEventParseFunction.DEAD_LETTERS)
+        .sinkTo(parts.controlDeadLetters())
+        .uid(CONTROL_DEAD_LETTER_SINK_UID)
+        .name("Device event dead letters (Kafka)")
+        .setParallelism(1);
+    BroadcastStream<ControlEvent> thresholds =
+        control.broadcast(
+            ThresholdEvaluator.THRESHOLDS_BY_SENSOR,
+            ThresholdEvaluator.SENSOR_BY_THRESHOLD,
+            ThresholdEvaluator.TOMBSTONES);
+
+    SingleOutputStreamOperator<Reading> evaluated =
+        readings
+            .keyBy(new DeviceKey())
+            .connect(thresholds)
+            .process(new ThresholdEvaluator(alertSettings))
+            .uid(EVALUATOR_UID)
+            .name("Evaluate thresholds");
 
     beforeSink
-        .apply(readings)
-        .sinkTo(readingsSink)
+        .apply(evaluated)
+        .sinkTo(parts.readingsSink())
         .uid(READINGS_SINK_UID)
         .name("Readings (COPY into PostgreSQL)");
-    return readings;
+
+    DataStream<io.placebrain.collector.alerts.AlertEvent> alerts =
+        evaluated.getSideOutput(ThresholdEvaluator.ALERTS);
+    alerts.sinkTo(parts.alertsTable()).uid(ALERTS_TABLE_SINK_UID).name("Alerts (PostgreSQL)");
+    alerts.sinkTo(parts.alertsMqtt()).uid(ALERTS_MQTT_SINK_UID).name("Alerts (MQTT)");
   }
 }

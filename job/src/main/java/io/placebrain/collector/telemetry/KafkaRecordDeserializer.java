@@ -10,8 +10,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * TelemetryParseFunction}, where a rejection can go to a side output: a deserializer that throws
  * would fail the job on the first bad record.
  */
-public final class KafkaRecordDeserializer
-    implements KafkaRecordDeserializationSchema<KafkaRecord> {
+public class KafkaRecordDeserializer implements KafkaRecordDeserializationSchema<KafkaRecord> {
 
   @Override
   public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<KafkaRecord> out) {

@@ -4,6 +4,8 @@ import io.placebrain.collector.testing.TestServices;
 import io.placebrain.collector.testing.kafka.TestKafka;
 import io.placebrain.collector.testing.postgres.TestDatabase;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -20,15 +22,42 @@ final class JobHarness {
   final TestDatabase db;
   final String telemetryTopic = TestKafka.uniqueTopic("telemetry.readings");
   final String deadLetterTopic = telemetryTopic + ".dlq";
+  final String thresholdCreatedTopic = telemetryTopic + ".threshold.created";
+  final String thresholdDeletedTopic = telemetryTopic + ".threshold.deleted";
+  final String deviceDeletedTopic = telemetryTopic + ".device.deleted";
+  final String devicesBulkDeletedTopic = telemetryTopic + ".device.bulk-deleted";
+  final String controlDeadLetterTopic = telemetryTopic + ".devices.dlq";
   final CollectorJobConfig config;
 
   JobHarness(TestDatabase db, Map<String, String> overrides) {
     this.db = db;
     kafka.createTopic(telemetryTopic, 4);
     kafka.createTopic(deadLetterTopic, 1);
+    for (String topic :
+        List.of(
+            thresholdCreatedTopic,
+            thresholdDeletedTopic,
+            deviceDeletedTopic,
+            devicesBulkDeletedTopic,
+            controlDeadLetterTopic)) {
+      kafka.createTopic(topic, 1);
+    }
     String run = UUID.randomUUID().toString().substring(0, 8);
+    Map<String, String> settings = new HashMap<>();
+    settings.putAll(
+        Map.of(
+            "kafka.threshold-created-topic", thresholdCreatedTopic,
+            "kafka.threshold-deleted-topic", thresholdDeletedTopic,
+            "kafka.device-deleted-topic", deviceDeletedTopic,
+            "kafka.devices-bulk-deleted-topic", devicesBulkDeletedTopic,
+            "kafka.control-dead-letter-topic", controlDeadLetterTopic,
+            "mqtt.server", TestServices.mqtt().serverUri(),
+            "mqtt.version", "3.1.1",
+            "mqtt.client-id", "collector-" + run,
+            "mqtt.ack-timeout", "2s"));
     CollectorJobConfig base =
         CollectorJobConfig.from(new String[0], Map.of())
+            .with(settings)
             .with(
                 Map.of(
                     "kafka.bootstrap-servers",

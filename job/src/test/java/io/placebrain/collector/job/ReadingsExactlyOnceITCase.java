@@ -6,6 +6,8 @@ import io.placebrain.collector.copysink.CopySink;
 import io.placebrain.collector.job.FailurePlan.Point;
 import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.collector.storage.SchemaSettings;
+import io.placebrain.collector.telemetry.KafkaRecord;
+import io.placebrain.collector.telemetry.KafkaRecordDeserializer;
 import io.placebrain.collector.telemetry.Reading;
 import io.placebrain.collector.testing.FreshDatabase;
 import io.placebrain.collector.testing.flink.SharedMiniCluster;
@@ -24,6 +26,8 @@ import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -145,14 +149,32 @@ class ReadingsExactlyOnceITCase {
 
   private static void attachJob(StreamExecutionEnvironment env, JobHarness harness) {
     CopySink<Reading> sink = CollectorJob.readingsSink(harness.config);
-    ReadingsPipeline.attach(
+    CollectorJob.build(
         env,
-        CollectorJob.telemetrySource(harness.config),
-        harness.config.parserSettings(),
-        new FailingCopySink<>(sink),
-        CollectorJob.deadLetterSink(harness.config),
+        harness.config,
+        CollectorJob.parts(harness.config)
+            .withTelemetrySource(
+                CollectorJob.telemetrySource(harness.config, new SlowDeserializer()))
+            .withReadingsSink(new FailingCopySink<>(sink)),
         readings ->
-            readings.map(new FailingMap(1)).uid("planned-failures").name("Planned failures"));
+            readings.map(new FailingMap(0)).uid("planned-failures").name("Planned failures"));
+  }
+
+  /**
+   * Reads about a thousand records a second per subtask, so a test spans many checkpoints. The
+   * source is slowed rather than a later operator: back-pressure would fill the network buffers and
+   * checkpoints would wait behind them.
+   */
+  private static final class SlowDeserializer extends KafkaRecordDeserializer {
+    @Override
+    public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<KafkaRecord> out) {
+      try {
+        Thread.sleep(1);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      super.deserialize(record, out);
+    }
   }
 
   private void produceAll(JobHarness harness) {
