@@ -45,7 +45,6 @@ class AlertsITCase {
     String place = JobHarness.PLACE;
     String boiler = UUID.randomUUID().toString();
     String cellar = UUID.randomUUID().toString();
-    String probe = UUID.randomUUID().toString();
     String maxId = UUID.randomUUID().toString();
     String minId = UUID.randomUUID().toString();
     String humidityId = UUID.randomUUID().toString();
@@ -56,28 +55,21 @@ class AlertsITCase {
       harness.kafka.send(
           harness.thresholdCreatedTopic,
           boiler,
-          threshold(maxId, boiler, "temp", "max", 30, "critical"));
+          JobHarness.threshold(maxId, boiler, "temp", "max", 30, "critical"));
       harness.kafka.send(
           harness.thresholdCreatedTopic,
           boiler,
-          threshold(minId, boiler, "temp", "min", 10, "warning"));
+          JobHarness.threshold(minId, boiler, "temp", "min", 10, "warning"));
       harness.kafka.send(
           harness.thresholdCreatedTopic,
           cellar,
-          threshold(humidityId, cellar, "hum", "max", 80, "warning"));
-      harness.kafka.send(
-          harness.thresholdCreatedTopic,
-          probe,
-          threshold(UUID.randomUUID().toString(), probe, "p", "max", 0, "warning"));
+          JobHarness.threshold(humidityId, cellar, "hum", "max", 80, "warning"));
 
       StreamExecutionEnvironment env = harness.environment(0);
       CollectorJob.build(env, harness.config);
       JobClient job = env.executeAsync("alerts");
       try {
-        // Control events are applied in order: once the probe's threshold fires, all are in place.
-        harness.kafka.send(
-            harness.telemetryTopic, probe, harness.telemetry(probe, "p", 1, base.toString()));
-        assertThat(mqtt.await(1, Duration.ofSeconds(60))).as("probe alert").hasSize(1);
+        harness.awaitThresholdsApplied(mqtt, base);
 
         double[] temps = {25, 31, 35, 29, 5, 12};
         for (int i = 0; i < temps.length; i++) {
@@ -222,24 +214,5 @@ class AlertsITCase {
       fields.put(matcher.group(1), matcher.group(2));
     }
     return fields;
-  }
-
-  private static String threshold(
-      String id, String device, String key, String type, double value, String severity) {
-    return "{\"sensor_id\": \""
-        + UUID.randomUUID()
-        + "\", \"device_id\": \""
-        + device
-        + "\", \"key\": \""
-        + key
-        + "\", \"threshold_id\": \""
-        + id
-        + "\", \"threshold_type\": \""
-        + type
-        + "\", \"value\": "
-        + value
-        + ", \"severity\": \""
-        + severity
-        + "\"}";
   }
 }

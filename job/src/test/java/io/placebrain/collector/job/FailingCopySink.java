@@ -95,6 +95,7 @@ final class FailingCopySink<T>
     @Override
     public List<CopyWriterState> snapshotState(long checkpointId) throws IOException {
       // The transaction of this checkpoint is prepared by now; failing here fails the checkpoint.
+      FailurePlan.checkpointsSeen.accumulateAndGet(checkpointId, Math::max);
       if (FailurePlan.strike(FailurePlan.Point.AFTER_PREPARE, checkpointId)) {
         throw new IOException("Planned failure after prepare, in snapshot " + checkpointId);
       }

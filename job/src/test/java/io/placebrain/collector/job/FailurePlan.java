@@ -31,6 +31,10 @@ final class FailurePlan {
   static volatile long threshold;
 
   static final AtomicLong recordsSeen = new AtomicLong();
+
+  /** The highest checkpoint the sink writers snapshotted. */
+  static final AtomicLong checkpointsSeen = new AtomicLong();
+
   static final AtomicInteger failuresInjected = new AtomicInteger();
   static final AtomicInteger recoveryFailuresInjected = new AtomicInteger();
 

@@ -2,6 +2,7 @@ package io.placebrain.collector.job;
 
 import io.placebrain.collector.testing.TestServices;
 import io.placebrain.collector.testing.kafka.TestKafka;
+import io.placebrain.collector.testing.mqtt.MqttRecorder;
 import io.placebrain.collector.testing.postgres.TestDatabase;
 import java.time.Duration;
 import java.util.HashMap;
@@ -114,6 +115,49 @@ final class JobHarness {
         + "\": "
         + value
         + "}}}";
+  }
+
+  /** A threshold.created event. */
+  static String threshold(
+      String id, String device, String key, String type, double value, String severity) {
+    return "{\"sensor_id\": \""
+        + UUID.randomUUID()
+        + "\", \"device_id\": \""
+        + device
+        + "\", \"key\": \""
+        + key
+        + "\", \"threshold_id\": \""
+        + id
+        + "\", \"threshold_type\": \""
+        + type
+        + "\", \"value\": "
+        + value
+        + ", \"severity\": \""
+        + severity
+        + "\"}";
+  }
+
+  /**
+   * Produces a threshold on a probe device, then violating probe readings until its alert arrives
+   * on MQTT. Device events are applied in order, so once the probe's threshold is in place every
+   * threshold produced before it is too. (Readings and device events come from different sources,
+   * so a single probe reading could be evaluated before its threshold arrives: hence the loop.)
+   */
+  void awaitThresholdsApplied(MqttRecorder recorder, java.time.Instant at) throws Exception {
+    String probe = UUID.randomUUID().toString();
+    int before = recorder.received().size();
+    kafka.send(
+        thresholdCreatedTopic,
+        probe,
+        threshold(UUID.randomUUID().toString(), probe, "probe", "max", 0, "warning"));
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    for (int i = 0; recorder.received().size() <= before; i++) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("the probe threshold never fired");
+      }
+      kafka.send(telemetryTopic, probe, telemetry(probe, "probe", 1, at.plusMillis(i).toString()));
+      recorder.await(before + 1, Duration.ofMillis(500));
+    }
   }
 
   /** Polls until the condition holds or the timeout passes; returns whether it held. */

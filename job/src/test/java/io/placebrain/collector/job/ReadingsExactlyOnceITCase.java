@@ -10,7 +10,9 @@ import io.placebrain.collector.telemetry.KafkaRecord;
 import io.placebrain.collector.telemetry.KafkaRecordDeserializer;
 import io.placebrain.collector.telemetry.Reading;
 import io.placebrain.collector.testing.FreshDatabase;
+import io.placebrain.collector.testing.TestServices;
 import io.placebrain.collector.testing.flink.SharedMiniCluster;
+import io.placebrain.collector.testing.mqtt.MqttRecorder;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -66,6 +68,7 @@ class ReadingsExactlyOnceITCase {
   @BeforeEach
   void clean() throws Exception {
     FailingCopySink.commitCalls.set(0);
+    FailurePlan.checkpointsSeen.set(0); // checkpoint ids start again with each job
     for (int d = 0; d < DEVICES; d++) {
       devices.add(UUID.randomUUID().toString());
     }
@@ -80,19 +83,40 @@ class ReadingsExactlyOnceITCase {
 
   @ParameterizedTest
   @EnumSource(Point.class)
-  void everyReadingIsStoredExactlyOnce(Point failure) throws Exception {
+  void everyReadingAndAlertIsStoredExactlyOnce(Point failure) throws Exception {
     JobHarness harness = new JobHarness(DB.get(), Map.of());
-    // Failures strike mid-stream: after a third of the records, or at the third checkpoint/commit.
-    FailurePlan.arm(
-        failure,
-        failure == Point.WHILE_BUFFERED || failure == Point.DURING_RECOVERY
-            ? DEVICES * READINGS_PER_DEVICE / 3
-            : 3);
-    produceAll(harness);
+    FailurePlan.arm(Point.NONE, 0);
+    // Two thresholds per device on the sequence numbers: min 50 is violated from 0 and resolved
+    // at 50; max 100 is violated from 101 and stays active.
+    for (String device : devices) {
+      harness.kafka.send(
+          harness.thresholdCreatedTopic,
+          device,
+          JobHarness.threshold(UUID.randomUUID().toString(), device, "seq", "min", 50, "warning"));
+      harness.kafka.send(
+          harness.thresholdCreatedTopic,
+          device,
+          JobHarness.threshold(
+              UUID.randomUUID().toString(), device, "seq", "max", 100, "critical"));
+    }
 
     StreamExecutionEnvironment env = harness.environment(20);
     attachJob(env, harness);
     job = env.executeAsync("exactly-once " + failure);
+    try (MqttRecorder mqtt =
+        MqttRecorder.subscribe(TestServices.mqtt(), "placebrain/" + JobHarness.PLACE + "/alerts")) {
+      harness.awaitThresholdsApplied(mqtt, BASE.minusSeconds(1));
+    }
+
+    // Failures strike mid-stream: after a third of the records, or three checkpoints or commits on.
+    FailurePlan.arm(
+        failure,
+        switch (failure) {
+          case WHILE_BUFFERED, DURING_RECOVERY -> DEVICES * READINGS_PER_DEVICE / 3;
+          case AFTER_PREPARE -> FailurePlan.checkpointsSeen.get() + 3;
+          default -> FailingCopySink.commitCalls.get() + 3;
+        });
+    produceAll(harness);
 
     long expected = (long) DEVICES * READINGS_PER_DEVICE;
     boolean complete = JobHarness.await(Duration.ofSeconds(90), () -> storedRows() >= expected);
@@ -109,6 +133,45 @@ class ReadingsExactlyOnceITCase {
     assertThat(storedRows()).isEqualTo(expected);
     assertExactlyOncePerDevice();
     assertThat(preparedLeftovers(harness)).as("prepared transactions left behind").isZero();
+    assertAlertsExactlyOnce();
+  }
+
+  /** Per device: the min alert from 0 to 50 (resolved) and the max alert from 101 (active). */
+  private void assertAlertsExactlyOnce() throws Exception {
+    List<String> rows = new ArrayList<>();
+    try (Connection connection = DB.get().connect();
+        Statement statement = connection.createStatement();
+        ResultSet result =
+            statement.executeQuery(
+                "SELECT threshold_type, status, value,"
+                    + " extract(epoch FROM created_at - '"
+                    + BASE
+                    + "'::timestamptz)::int,"
+                    + " coalesce(extract(epoch FROM resolved_at - '"
+                    + BASE
+                    + "'::timestamptz)::int, -1)"
+                    + " FROM alerts WHERE device_id IN ("
+                    + deviceList()
+                    + ")")) {
+      while (result.next()) {
+        rows.add(
+            result.getString(1)
+                + " "
+                + result.getString(2)
+                + " "
+                + result.getDouble(3)
+                + " "
+                + result.getInt(4)
+                + " "
+                + result.getInt(5));
+      }
+    }
+    List<String> expected = new ArrayList<>();
+    for (int d = 0; d < DEVICES; d++) {
+      expected.add("min resolved 0.0 0 50");
+      expected.add("max active 101.0 101 -1");
+    }
+    assertThat(rows).as("alerts").containsExactlyInAnyOrderElementsOf(expected);
   }
 
   @Test

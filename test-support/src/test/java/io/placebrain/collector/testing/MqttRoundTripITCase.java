@@ -71,6 +71,23 @@ class MqttRoundTripITCase {
     }
   }
 
+  @Test
+  void newSubscribersAfterARestartReceiveMessages() throws Exception {
+    broker.stop();
+    broker.start();
+    String topic = "placebrain/" + UUID.randomUUID() + "/alerts";
+    try (MqttRecorder recorder = MqttRecorder.subscribe(broker, topic)) {
+      Mqtt3BlockingClient publisher = publisher();
+      publisher.connect();
+      publish(publisher, topic, "fresh");
+      publisher.disconnect();
+
+      assertThat(recorder.await(1, Duration.ofSeconds(10)))
+          .extracting(MqttRecorder.Received::payload)
+          .containsExactly("fresh");
+    }
+  }
+
   private Mqtt3BlockingClient publisher() {
     return MqttClient.builder()
         .useMqttVersion3()

@@ -23,6 +23,7 @@ public final class MqttRecorder implements AutoCloseable {
   public record Received(String topic, String payload, int qos) {}
 
   private final Mqtt3AsyncClient client;
+  private final String identifier = "recorder-" + UUID.randomUUID();
   private final String topicFilter;
   private final List<Received> received = new ArrayList<>();
   private final CompletableFuture<Void> firstSubscription = new CompletableFuture<>();
@@ -32,7 +33,7 @@ public final class MqttRecorder implements AutoCloseable {
     this.client =
         MqttClient.builder()
             .useMqttVersion3()
-            .identifier("recorder-" + UUID.randomUUID())
+            .identifier(identifier)
             .serverHost(broker.host())
             .serverPort(broker.port())
             .automaticReconnect()

@@ -3,24 +3,32 @@ package io.placebrain.collector.testing.mqtt;
 import io.moquette.broker.Server;
 import io.moquette.broker.config.IConfig;
 import io.moquette.broker.config.MemoryConfig;
+import io.moquette.interception.AbstractInterceptHandler;
+import io.moquette.interception.messages.InterceptPublishMessage;
+import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Properties;
 
 /**
  * An MQTT 3.1.1 broker inside the test JVM on a free loopback port. Tests may {@link #stop()} it
- * and {@link #start()} it again on the same port to simulate an outage; sessions and queued
- * messages do not survive a restart, as with a broker without persistence.
+ * and {@link #start()} it again on the same port to simulate an outage; sessions do not survive the
+ * restart. {@link #published()} lists every message the broker accepted, subscribers or not, so a
+ * test can check delivery to the broker without racing a subscriber's reconnection.
  */
 public final class TestMqttBroker implements AutoCloseable {
 
   private final int port;
   private final Path dataDirectory;
   private Server server;
+  private final List<Published> published = new ArrayList<>();
 
   private TestMqttBroker(int port, Path dataDirectory) {
     this.port = port;
@@ -48,8 +56,42 @@ public final class TestMqttBroker implements AutoCloseable {
     properties.setProperty(IConfig.DATA_PATH_PROPERTY_NAME, dataDirectory.toString());
     properties.setProperty(IConfig.ENABLE_TELEMETRY_NAME, "false");
     Server started = new Server();
-    started.startServer(new MemoryConfig(properties));
+    started.startServer(new MemoryConfig(properties), List.of(new PublishRecorder()));
     server = started;
+  }
+
+  /** A message the broker accepted from a publisher. */
+  public record Published(String topic, String payload, String clientId) {}
+
+  /** Every message accepted since the broker first started, in order. */
+  public List<Published> published() {
+    synchronized (published) {
+      return new ArrayList<>(published);
+    }
+  }
+
+  /** Records each accepted publish; the payload buffer is released by the base class. */
+  private final class PublishRecorder extends AbstractInterceptHandler {
+    @Override
+    public String getID() {
+      return "test-publish-recorder";
+    }
+
+    @Override
+    public void onPublish(InterceptPublishMessage message) {
+      ByteBuf payload = message.getPayload();
+      byte[] bytes = new byte[payload.readableBytes()];
+      payload.getBytes(payload.readerIndex(), bytes);
+      published.add(
+          new Published(
+              message.getTopicName(),
+              new String(bytes, StandardCharsets.UTF_8),
+              message.getClientID()));
+      super.onPublish(message);
+    }
+
+    @Override
+    public void onSessionLoopError(Throwable error) {}
   }
 
   public String host() {
@@ -79,11 +121,21 @@ public final class TestMqttBroker implements AutoCloseable {
 
   /** Starts a stopped broker again on the same port. */
   public synchronized void start() {
-    if (server == null) {
+    // The stopped broker releases its store and port asynchronously; retry for a while.
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (server == null) {
       try {
         startServer();
-      } catch (IOException e) {
-        throw new UncheckedIOException("Could not restart the MQTT broker on port " + port, e);
+      } catch (IOException | RuntimeException e) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("Could not restart the MQTT broker on port " + port, e);
+        }
+        try {
+          Thread.sleep(200);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException(interrupted);
+        }
       }
     }
   }
