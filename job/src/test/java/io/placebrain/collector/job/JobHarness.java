@@ -138,26 +138,50 @@ final class JobHarness {
   }
 
   /**
-   * Produces a threshold on a probe device, then violating probe readings until its alert arrives
-   * on MQTT. Device events are applied in order, so once the probe's threshold is in place every
-   * threshold produced before it is too. (Readings and device events come from different sources,
-   * so a single probe reading could be evaluated before its threshold arrives: hence the loop.)
+   * Waits until every evaluator instance has applied the thresholds produced so far: produces a
+   * threshold on one probe device per instance, then violating probe readings until each probe's
+   * alert arrives on MQTT. Device events reach each instance in order, so once its probe's
+   * threshold is in place every threshold produced before it is too. (Readings and device events
+   * come from different sources, and each instance receives the broadcast on its own channel: hence
+   * one probe per instance, and the loop.)
    */
   void awaitThresholdsApplied(MqttRecorder recorder, java.time.Instant at) throws Exception {
-    String probe = UUID.randomUUID().toString();
-    int before = recorder.received().size();
-    kafka.send(
-        thresholdCreatedTopic,
-        probe,
-        threshold(UUID.randomUUID().toString(), probe, "probe", "max", 0, "warning"));
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    for (int i = 0; recorder.received().size() <= before; i++) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("the probe threshold never fired");
+    int parallelism = io.placebrain.collector.testing.flink.SharedMiniCluster.DEFAULT_PARALLELISM;
+    java.util.List<String> probes = new java.util.ArrayList<>();
+    while (probes.size() < parallelism) {
+      String candidate = UUID.randomUUID().toString();
+      int owner =
+          org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignKeyToParallelOperator(
+              candidate,
+              org.apache.flink.runtime.state.KeyGroupRangeAssignment.computeDefaultMaxParallelism(
+                  parallelism),
+              parallelism);
+      if (owner == probes.size()) {
+        probes.add(candidate);
       }
-      kafka.send(telemetryTopic, probe, telemetry(probe, "probe", 1, at.plusMillis(i).toString()));
-      recorder.await(before + 1, Duration.ofMillis(500));
     }
+    for (String probe : probes) {
+      kafka.send(
+          thresholdCreatedTopic,
+          probe,
+          threshold(UUID.randomUUID().toString(), probe, "probe", "max", 0, "warning"));
+    }
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    for (int i = 0; !probes.stream().allMatch(p -> alerted(recorder, p)); i++) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("a probe threshold never fired");
+      }
+      for (String probe : probes) {
+        kafka.send(
+            telemetryTopic, probe, telemetry(probe, "probe", 1, at.plusMillis(i).toString()));
+      }
+      Thread.sleep(300);
+    }
+  }
+
+  private static boolean alerted(MqttRecorder recorder, String device) {
+    return recorder.received().stream()
+        .anyMatch(m -> m.payload().contains("\"device_id\":\"" + device + "\""));
   }
 
   /** Polls until the condition holds or the timeout passes; returns whether it held. */
