@@ -220,7 +220,7 @@ class ReadingsExactlyOnceITCase {
                 CollectorJob.telemetrySource(harness.config, new SlowDeserializer()))
             .withReadingsSink(new FailingCopySink<>(sink)),
         readings ->
-            readings.map(new FailingMap(0)).uid("planned-failures").name("Planned failures"));
+            readings.map(new FailingMap()).uid("planned-failures").name("Planned failures"));
   }
 
   /**

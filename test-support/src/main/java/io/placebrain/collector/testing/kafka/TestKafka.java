@@ -110,11 +110,6 @@ public final class TestKafka implements AutoCloseable {
     return records;
   }
 
-  /** Reads a topic from the beginning for a fixed time: to assert that nothing (more) arrives. */
-  public List<ConsumerRecord<byte[], byte[]>> consumeFor(String topic, Duration duration) {
-    return consume(topic, Integer.MAX_VALUE, duration);
-  }
-
   public static String utf8(byte[] bytes) {
     return bytes == null ? null : new String(bytes, StandardCharsets.UTF_8);
   }
