@@ -3,6 +3,7 @@ package io.placebrain.collector.copysink.committer;
 import io.placebrain.collector.copysink.ConnectionFactory;
 import io.placebrain.collector.copysink.CopySinkSettings;
 import io.placebrain.collector.copysink.internal.Backoff;
+import io.placebrain.collector.copysink.internal.Connections;
 import io.placebrain.collector.copysink.internal.PreparedTransactions;
 import io.placebrain.collector.copysink.internal.SqlFailures;
 import java.sql.Connection;
@@ -142,14 +143,7 @@ public final class CopyCommitter implements Committer<CopyCommittable> {
   }
 
   private void closeConnection() {
-    if (connection != null) {
-      try {
-        connection.close();
-      } catch (SQLException e) {
-        LOG.debug("Closing a failed connection", e);
-      }
-      connection = null;
-    }
+    connection = Connections.closeQuietly(connection);
   }
 
   @Override

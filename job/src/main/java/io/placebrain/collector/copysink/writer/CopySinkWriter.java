@@ -7,6 +7,7 @@ import io.placebrain.collector.copysink.CopyRowEncoder;
 import io.placebrain.collector.copysink.CopySinkSettings;
 import io.placebrain.collector.copysink.committer.CopyCommittable;
 import io.placebrain.collector.copysink.internal.Backoff;
+import io.placebrain.collector.copysink.internal.Connections;
 import io.placebrain.collector.copysink.internal.PreparedTransactions;
 import io.placebrain.collector.copysink.internal.SqlFailures;
 import io.placebrain.collector.copysink.internal.TransactionIds;
@@ -374,14 +375,7 @@ public final class CopySinkWriter<T>
   }
 
   private void closeQuietly() {
-    if (connection != null) {
-      try {
-        connection.close();
-      } catch (SQLException e) {
-        LOG.debug("Closing a failed connection", e);
-      }
-      connection = null;
-    }
+    connection = Connections.closeQuietly(connection);
     // Whatever the closed connection held in its open transaction is gone with it.
     rowsInTransaction = 0;
   }
