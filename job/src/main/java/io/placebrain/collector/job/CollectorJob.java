@@ -73,9 +73,7 @@ public final class CollectorJob {
         deadLetterSink(config, config.deadLetterTopic(), "-dlq"),
         deadLetterSink(config, config.controlDeadLetterTopic(), "-control-dlq"),
         AlertsTableSink.create(
-            config.databaseUrl(),
-            emptyToNull(config.databaseUser()),
-            emptyToNull(config.databasePassword())),
+            config.databaseUrl(), config.databaseUser(), config.databasePassword()),
         new MqttAlertSink(config.mqttSettings()));
   }
 
@@ -135,10 +133,7 @@ public final class CollectorJob {
 
   public static CopySink<Reading> readingsSink(CollectorJobConfig config) {
     return CopySink.<Reading>builder()
-        .setConnection(
-            config.databaseUrl(),
-            emptyToNull(config.databaseUser()),
-            emptyToNull(config.databasePassword()))
+        .setConnection(config.databaseUrl(), config.databaseUser(), config.databasePassword())
         .setTable("readings")
         .setEncoder(new ReadingRowEncoder())
         .setDeliveryGuarantee(config.sinkGuarantee())
@@ -150,10 +145,6 @@ public final class CollectorJob {
         .setPeriodicAction(
             ReadingsStorage.maintenance(config.schemaSettings()), Duration.ofHours(1))
         .build();
-  }
-
-  private static String emptyToNull(String value) {
-    return CollectorJobConfig.emptyToNull(value);
   }
 
   public static Sink<DeadLetter> deadLetterSink(

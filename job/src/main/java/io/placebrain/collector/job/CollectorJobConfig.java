@@ -1,5 +1,6 @@
 package io.placebrain.collector.job;
 
+import io.placebrain.collector.config.Settings;
 import io.placebrain.collector.control.ControlTopics;
 import io.placebrain.collector.mqtt.MqttSinkSettings;
 import io.placebrain.collector.storage.SchemaSettings;
@@ -11,8 +12,8 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import org.apache.flink.connector.base.DeliveryGuarantee;
-import org.apache.flink.util.TimeUtils;
 
 /**
  * The job's configuration, read from {@code --key value} flags and {@code COLLECTOR_*} environment
@@ -62,69 +63,27 @@ public final class CollectorJobConfig implements Serializable {
     DEFAULTS.put("checkpoint.interval", "10s");
   }
 
-  private final Map<String, String> values;
+  private final Settings settings;
 
-  private CollectorJobConfig(Map<String, String> values) {
-    this.values = values;
+  private CollectorJobConfig(Settings settings) {
+    this.settings = settings;
+    validate();
   }
 
   /** Defaults, overridden by environment variables, overridden by flags. */
   public static CollectorJobConfig from(String[] args, Map<String, String> environment) {
-    Map<String, String> values = new LinkedHashMap<>(DEFAULTS);
-    for (String key : DEFAULTS.keySet()) {
-      String fromEnvironment = environment.get(environmentName(key));
-      if (fromEnvironment != null) {
-        values.put(key, fromEnvironment);
-      }
-    }
-    for (int i = 0; i < args.length; i++) {
-      String arg = args[i];
-      if (!arg.startsWith("--")) {
-        throw new IllegalArgumentException("Expected --key value, got '" + arg + "'");
-      }
-      String key = arg.substring(2);
-      String value;
-      int eq = key.indexOf('=');
-      if (eq >= 0) {
-        value = key.substring(eq + 1);
-        key = key.substring(0, eq);
-      } else if (i + 1 < args.length) {
-        value = args[++i];
-      } else {
-        throw new IllegalArgumentException("--" + key + " needs a value");
-      }
-      if (!DEFAULTS.containsKey(key)) {
-        throw new IllegalArgumentException(
-            "Unknown setting --"
-                + key
-                + "; known settings: "
-                + String.join(", ", DEFAULTS.keySet()));
-      }
-      values.put(key, value);
-    }
-    CollectorJobConfig config = new CollectorJobConfig(values);
-    config.validate();
-    return config;
+    return new CollectorJobConfig(
+        Settings.read(DEFAULTS, Set.of("database.password", "mqtt.password"), args, environment));
   }
 
   /** {@code kafka.bootstrap-servers} is read from {@code COLLECTOR_KAFKA_BOOTSTRAP_SERVERS}. */
   public static String environmentName(String key) {
-    return "COLLECTOR_" + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+    return Settings.environmentName(key);
   }
 
   /** A copy with some settings replaced; for tests and the local runner. */
   public CollectorJobConfig with(Map<String, String> overrides) {
-    Map<String, String> copy = new LinkedHashMap<>(values);
-    overrides.forEach(
-        (key, value) -> {
-          if (!DEFAULTS.containsKey(key)) {
-            throw new IllegalArgumentException("Unknown setting " + key);
-          }
-          copy.put(key, value);
-        });
-    CollectorJobConfig config = new CollectorJobConfig(copy);
-    config.validate();
-    return config;
+    return new CollectorJobConfig(settings.with(overrides));
   }
 
   private void validate() {
@@ -157,27 +116,23 @@ public final class CollectorJobConfig implements Serializable {
     return new MqttSinkSettings(
         get("mqtt.server"),
         get("mqtt.client-id"),
-        emptyToNull(get("mqtt.username")),
-        emptyToNull(get("mqtt.password")),
+        settings.optional("mqtt.username"),
+        settings.optional("mqtt.password"),
         get("mqtt.version"),
-        Integer.parseInt(get("mqtt.max-pending")),
+        settings.integer("mqtt.max-pending"),
         duration("mqtt.ack-timeout"));
   }
 
   public AlertSettings alertSettings() {
     return new AlertSettings(
-        Double.parseDouble(get("alerts.deadband")),
+        settings.decimal("alerts.deadband"),
         duration("alerts.min-duration"),
         duration("alerts.tombstone-retention"),
         duration("alerts.idle-sensor-retention"));
   }
 
-  static String emptyToNull(String value) {
-    return value == null || value.isEmpty() ? null : value;
-  }
-
   public String get(String key) {
-    return values.get(key);
+    return settings.get(key);
   }
 
   public String kafkaBootstrapServers() {
@@ -204,12 +159,13 @@ public final class CollectorJobConfig implements Serializable {
     return get("database.url");
   }
 
+  /** Null when empty: the driver then takes the user from the URL. */
   public String databaseUser() {
-    return get("database.user");
+    return settings.optional("database.user");
   }
 
   public String databasePassword() {
-    return get("database.password");
+    return settings.optional("database.password");
   }
 
   public DeliveryGuarantee sinkGuarantee() {
@@ -221,11 +177,11 @@ public final class CollectorJobConfig implements Serializable {
   }
 
   public int sinkMaxBufferedRows() {
-    return Integer.parseInt(get("sink.max-buffered-rows"));
+    return settings.integer("sink.max-buffered-rows");
   }
 
   public long sinkMaxBufferedBytes() {
-    return Long.parseLong(get("sink.max-buffered-bytes"));
+    return settings.longValue("sink.max-buffered-bytes");
   }
 
   public Duration sinkFlushInterval() {
@@ -240,7 +196,7 @@ public final class CollectorJobConfig implements Serializable {
     return new ParserSettings(
         Instant.parse(get("parser.earliest")),
         duration("parser.max-ahead"),
-        Integer.parseInt(get("parser.max-record-bytes")),
+        settings.integer("parser.max-record-bytes"),
         duration("storage.retention"));
   }
 
@@ -252,12 +208,7 @@ public final class CollectorJobConfig implements Serializable {
   }
 
   private Duration duration(String key) {
-    try {
-      return TimeUtils.parseDuration(get(key));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(
-          key + " = '" + get(key) + "' is not a duration (e.g. 500ms, 10s, 5min, 7d)", e);
-    }
+    return settings.duration(key);
   }
 
   private DeliveryGuarantee guarantee(String key) {
@@ -267,16 +218,12 @@ public final class CollectorJobConfig implements Serializable {
       case "at-least-once":
         return DeliveryGuarantee.AT_LEAST_ONCE;
       default:
-        throw new IllegalArgumentException(
-            key + " = '" + get(key) + "': use exactly-once or at-least-once");
+        throw settings.invalid(key, "exactly-once or at-least-once");
     }
   }
 
   @Override
   public String toString() {
-    Map<String, String> shown = new LinkedHashMap<>(values);
-    shown.computeIfPresent("database.password", (k, v) -> "***");
-    shown.computeIfPresent("mqtt.password", (k, v) -> v.isEmpty() ? v : "***");
-    return shown.toString();
+    return settings.toString();
   }
 }
