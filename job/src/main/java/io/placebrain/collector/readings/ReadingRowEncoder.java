@@ -3,6 +3,7 @@ package io.placebrain.collector.readings;
 import io.placebrain.collector.copysink.BinaryCopyBuffer;
 import io.placebrain.collector.copysink.CopyRowEncoder;
 import io.placebrain.collector.telemetry.Reading;
+import io.placebrain.collector.storage.DeviceData;
 import java.util.List;
 
 /** A reading as a row of {@code readings (time, device_id, key, value)}. */
@@ -25,11 +26,7 @@ public final class ReadingRowEncoder implements CopyRowEncoder<Reading> {
     if (!reading.deviceDeletion) {
       return null;
     }
-    // A UUID rebuilt from two longs: safe to inline.
-    String device = reading.deviceId().toString();
-    return List.of(
-        "DELETE FROM alerts WHERE device_id = '" + device + "'",
-        "DELETE FROM readings WHERE device_id = '" + device + "'");
+    return DeviceData.deletionStatements(reading.deviceId());
   }
 
   @Override

@@ -94,6 +94,9 @@ public final class CollectorSchema {
     createIndexIfMissing(
         statement, "alerts_place_created_idx", "alerts (place_id, created_at DESC)");
     createIndexIfMissing(statement, "alerts_device_idx", "alerts (device_id)");
+    // Counting unresolved alerts per place reads only the active ones.
+    createIndexIfMissing(
+        statement, "alerts_place_active_idx", "alerts (place_id) WHERE status = 'active'");
   }
 
   private static StorageMode createReadings(

@@ -1,0 +1,266 @@
+package io.placebrain.collector.query;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Server;
+import io.grpc.ServerCredentials;
+import io.grpc.TlsServerCredentials;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionService;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.placebrain.collector.mqtt.HiveMqPublisher;
+import io.placebrain.collector.mqtt.MqttSinkSettings;
+import io.placebrain.collector.proto.CollectorServiceGrpc;
+import io.placebrain.collector.query.alerts.AlertEventPublisher;
+import io.placebrain.collector.query.alerts.AlertResolver;
+import io.placebrain.collector.query.alerts.AlertsStore;
+import io.placebrain.collector.query.deletion.DeviceDeleter;
+import io.placebrain.collector.query.deletion.DeviceDeletionListener;
+import io.placebrain.collector.query.grpc.CollectorGrpcService;
+import io.placebrain.collector.query.internal.Database;
+import io.placebrain.collector.query.readings.ReadingsQueries;
+import io.placebrain.collector.storage.CollectorSchema;
+import io.placebrain.collector.storage.StorageMode;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gRPC query service: {@code collector.CollectorService} with health checking and server
+ * reflection, the device-deletion listener, and the MQTT publisher for resolved alerts.
+ */
+public final class QueryService implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(QueryService.class);
+  private static final String SERVICE_NAME = CollectorServiceGrpc.SERVICE_NAME;
+
+  private final QueryServiceConfig config;
+  private final Database database;
+  private final AlertEventPublisher publisher;
+  private final DeviceDeletionListener deletions;
+  private final HealthStatusManager health;
+  private final ScheduledExecutorService healthChecks;
+  private final ExecutorService callExecutor;
+  private final Server server;
+
+  private QueryService(
+      QueryServiceConfig config,
+      Database database,
+      AlertEventPublisher publisher,
+      DeviceDeletionListener deletions,
+      HealthStatusManager health,
+      ScheduledExecutorService healthChecks,
+      ExecutorService callExecutor,
+      Server server) {
+    this.config = config;
+    this.database = database;
+    this.publisher = publisher;
+    this.deletions = deletions;
+    this.health = health;
+    this.healthChecks = healthChecks;
+    this.callExecutor = callExecutor;
+    this.server = server;
+  }
+
+  public static void main(String[] args) throws Exception {
+    QueryServiceConfig config = QueryServiceConfig.from(args, System.getenv());
+    QueryService service = start(config);
+    Runtime.getRuntime().addShutdownHook(new Thread(service::close, "query-service-shutdown"));
+    service.server.awaitTermination();
+  }
+
+  /**
+   * Waits for the database, creates or upgrades the schema, then serves. Returns once the port is
+   * bound; fails with the setting to change when it is taken.
+   */
+  public static QueryService start(QueryServiceConfig config)
+      throws IOException, InterruptedException {
+    LOG.info("Starting the query service with {}", config);
+    HikariDataSource pool =
+        Database.pool(
+            config.databaseUrl(),
+            config.databaseUser(),
+            config.databasePassword(),
+            config.poolSize(),
+            config.connectTimeout());
+    Database database = new Database(pool, config.queryTimeout());
+    StorageMode mode;
+    try {
+      mode = migrate(pool, config);
+    } catch (InterruptedException | RuntimeException e) {
+      pool.close();
+      throw e;
+    }
+
+    MqttSinkSettings mqtt = config.mqttSettings();
+    AlertEventPublisher publisher =
+        new AlertEventPublisher(
+            mqtt == null ? null : new HiveMqPublisher(mqtt, 0),
+            mqtt == null ? "(none)" : mqtt.serverUri(),
+            config.mqttAckTimeout());
+    AlertsStore alerts = new AlertsStore();
+    CollectorGrpcService service =
+        new CollectorGrpcService(
+            database,
+            new ReadingsQueries(mode),
+            alerts,
+            new AlertResolver(database, alerts, publisher));
+
+    HealthStatusManager health = new HealthStatusManager();
+    ExecutorService callExecutor =
+        Executors.newFixedThreadPool(config.threads(), threads("grpc-call"));
+    Server server =
+        NettyServerBuilder.forAddress(
+                new InetSocketAddress(config.host(), config.port()), credentials(config))
+            .executor(callExecutor)
+            .addService(service)
+            .addService(health.getHealthService())
+            .addService(ProtoReflectionServiceV1.newInstance())
+            .addService(reflectionV1Alpha())
+            .build();
+    try {
+      server.start();
+    } catch (IOException e) {
+      callExecutor.shutdownNow();
+      publisher.close();
+      pool.close();
+      if (e instanceof BindException || e.getCause() instanceof BindException) {
+        throw new IOException(
+            "Port "
+                + config.port()
+                + " on "
+                + config.host()
+                + " is already in use; choose another with --server.port (or COLLECTOR_SERVER_PORT)",
+            e);
+      }
+      throw e;
+    }
+
+    DeviceDeletionListener deletions = null;
+    if (config.kafkaBootstrapServers() != null) {
+      deletions =
+          new DeviceDeletionListener(
+              config.kafkaBootstrapServers(),
+              config.kafkaGroupId(),
+              config.deletionTopics(),
+              new DeviceDeleter(pool));
+      deletions.start();
+    }
+
+    ScheduledExecutorService healthChecks =
+        Executors.newSingleThreadScheduledExecutor(threads("health-check"));
+    health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
+    healthChecks.scheduleWithFixedDelay(
+        () -> {
+          ServingStatus status =
+              database.isReachable() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+          health.setStatus("", status);
+          health.setStatus(SERVICE_NAME, status);
+        },
+        5,
+        5,
+        TimeUnit.SECONDS);
+
+    LOG.info(
+        "Query service ready on {}:{} ({}, readings stored as {}, MQTT {}, device deletions {})",
+        config.host(),
+        server.getPort(),
+        config.tlsCertChain() == null ? "plaintext" : "TLS",
+        mode,
+        mqtt == null ? "off" : mqtt.serverUri(),
+        deletions == null ? "off" : "from " + config.kafkaBootstrapServers());
+    return new QueryService(
+        config, database, publisher, deletions, health, healthChecks, callExecutor, server);
+  }
+
+  @SuppressWarnings("deprecation")
+  private static io.grpc.BindableService reflectionV1Alpha() {
+    // Older grpcurl and IDE clients still ask the v1alpha reflection service.
+    return ProtoReflectionService.newInstance();
+  }
+
+  private static ServerCredentials credentials(QueryServiceConfig config) throws IOException {
+    if (config.tlsCertChain() == null) {
+      return InsecureServerCredentials.create();
+    }
+    return TlsServerCredentials.create(
+        config.tlsCertChain().toFile(), config.tlsPrivateKey().toFile());
+  }
+
+  /** Retries until the database answers: the service may start before it. */
+  private static StorageMode migrate(HikariDataSource pool, QueryServiceConfig config)
+      throws InterruptedException {
+    Duration wait = Duration.ofMillis(500);
+    while (true) {
+      try (Connection connection = pool.getConnection()) {
+        connection.setAutoCommit(true);
+        return CollectorSchema.migrate(connection, config.schemaSettings());
+      } catch (SQLException e) {
+        LOG.warn(
+            "Database {} not ready ({}); retrying in {} ms",
+            config.databaseUrl(),
+            e.getMessage(),
+            wait.toMillis());
+        Thread.sleep(wait.toMillis());
+        wait =
+            wait.multipliedBy(2).compareTo(Duration.ofSeconds(10)) > 0
+                ? Duration.ofSeconds(10)
+                : wait.multipliedBy(2);
+      }
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory threads(String name) {
+    AtomicInteger count = new AtomicInteger();
+    return runnable -> {
+      Thread thread = new Thread(runnable, name + "-" + count.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+
+  /** The bound port (useful with {@code server.port = 0}). */
+  public int port() {
+    return server.getPort();
+  }
+
+  /** Stops taking calls, lets running ones finish within {@code server.shutdown-grace}, closes. */
+  @Override
+  public void close() {
+    if (server.isTerminated()) {
+      return;
+    }
+    LOG.info("Query service stopping");
+    health.enterTerminalState();
+    healthChecks.shutdownNow();
+    server.shutdown();
+    try {
+      if (!server.awaitTermination(config.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS)) {
+        server.shutdownNow();
+        server.awaitTermination(5, TimeUnit.SECONDS);
+      }
+      if (deletions != null) {
+        deletions.close();
+      }
+    } catch (InterruptedException e) {
+      server.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+    callExecutor.shutdownNow();
+    publisher.close();
+    database.close();
+    LOG.info("Query service stopped");
+  }
+}

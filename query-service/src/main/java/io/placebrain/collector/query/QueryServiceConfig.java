@@ -1,0 +1,194 @@
+package io.placebrain.collector.query;
+
+import io.placebrain.collector.config.Settings;
+import io.placebrain.collector.control.ControlTopics;
+import io.placebrain.collector.mqtt.MqttSinkSettings;
+import io.placebrain.collector.storage.SchemaSettings;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The query service's configuration, read from {@code --key value} flags and {@code COLLECTOR_*}
+ * environment variables (flags win). Every setting is listed in {@link #DEFAULTS} and documented in
+ * the README; the database, Kafka and MQTT settings share their names with the job's.
+ */
+public final class QueryServiceConfig {
+
+  /** Every setting with its default, in the order the README lists them. */
+  public static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
+
+  static {
+    DEFAULTS.put("server.port", "50054");
+    DEFAULTS.put("server.host", "0.0.0.0");
+    DEFAULTS.put("server.threads", "16");
+    DEFAULTS.put("server.shutdown-grace", "10s");
+    DEFAULTS.put("tls.cert-chain", "");
+    DEFAULTS.put("tls.private-key", "");
+    DEFAULTS.put("database.url", "jdbc:postgresql://localhost:5432/telemetry_db");
+    DEFAULTS.put("database.user", "collector");
+    DEFAULTS.put("database.password", "collector");
+    DEFAULTS.put("database.pool-size", "8");
+    DEFAULTS.put("database.connect-timeout", "5s");
+    DEFAULTS.put("query.timeout", "30s");
+    DEFAULTS.put("kafka.bootstrap-servers", "localhost:9092");
+    DEFAULTS.put("kafka.group-id", "collector-query-service");
+    DEFAULTS.put("kafka.device-deleted-topic", "devices.device.deleted");
+    DEFAULTS.put("kafka.devices-bulk-deleted-topic", "devices.device.bulk-deleted");
+    DEFAULTS.put("mqtt.server", "tcp://localhost:1883");
+    DEFAULTS.put("mqtt.client-id", "collector-query");
+    DEFAULTS.put("mqtt.username", "");
+    DEFAULTS.put("mqtt.password", "");
+    DEFAULTS.put("mqtt.version", "5");
+    DEFAULTS.put("mqtt.ack-timeout", "5s");
+    DEFAULTS.put("storage.retention", "90d");
+    DEFAULTS.put("storage.compress-after", "7d");
+  }
+
+  private final Settings settings;
+
+  private QueryServiceConfig(Settings settings) {
+    this.settings = settings;
+    validate();
+  }
+
+  /** Defaults, overridden by environment variables, overridden by flags. */
+  public static QueryServiceConfig from(String[] args, Map<String, String> environment) {
+    return new QueryServiceConfig(
+        Settings.read(DEFAULTS, Set.of("database.password", "mqtt.password"), args, environment));
+  }
+
+  /** A copy with some settings replaced; for tests and the local runner. */
+  public QueryServiceConfig with(Map<String, String> overrides) {
+    return new QueryServiceConfig(settings.with(overrides));
+  }
+
+  private void validate() {
+    // Parse everything once so a typo fails at start-up, not on the first request.
+    int port = port();
+    if (port < 0 || port > 65535) {
+      throw settings.invalid("server.port", "a port number (0 picks a free port)");
+    }
+    if (threads() < 1) {
+      throw settings.invalid("server.threads", "a positive number");
+    }
+    if (poolSize() < 1) {
+      throw settings.invalid("database.pool-size", "a positive number");
+    }
+    shutdownGrace();
+    connectTimeout();
+    queryTimeout();
+    schemaSettings();
+    mqttSettings();
+    if ((tlsCertChain() == null) != (tlsPrivateKey() == null)) {
+      throw new IllegalArgumentException(
+          "TLS needs both tls.cert-chain and tls.private-key (PEM files), or neither");
+    }
+  }
+
+  public int port() {
+    return settings.integer("server.port");
+  }
+
+  public String host() {
+    return settings.get("server.host");
+  }
+
+  /** Threads serving calls; each holds a database connection while its query runs. */
+  public int threads() {
+    return settings.integer("server.threads");
+  }
+
+  public Duration shutdownGrace() {
+    return settings.duration("server.shutdown-grace");
+  }
+
+  /** PEM certificate chain; null when TLS is off. */
+  public Path tlsCertChain() {
+    String value = settings.optional("tls.cert-chain");
+    return value == null ? null : Path.of(value);
+  }
+
+  /** PEM PKCS#8 private key; null when TLS is off. */
+  public Path tlsPrivateKey() {
+    String value = settings.optional("tls.private-key");
+    return value == null ? null : Path.of(value);
+  }
+
+  public String databaseUrl() {
+    return settings.get("database.url");
+  }
+
+  /** Null when empty: the driver then takes the user from the URL. */
+  public String databaseUser() {
+    return settings.optional("database.user");
+  }
+
+  public String databasePassword() {
+    return settings.optional("database.password");
+  }
+
+  public int poolSize() {
+    return settings.integer("database.pool-size");
+  }
+
+  public Duration connectTimeout() {
+    return settings.duration("database.connect-timeout");
+  }
+
+  /** The longest a query may run when the client sets no shorter deadline. */
+  public Duration queryTimeout() {
+    return settings.duration("query.timeout");
+  }
+
+  /** Null when empty: device deletions then come only through the DeleteReadings call. */
+  public String kafkaBootstrapServers() {
+    return settings.optional("kafka.bootstrap-servers");
+  }
+
+  public String kafkaGroupId() {
+    return settings.get("kafka.group-id");
+  }
+
+  /** The deletion topics; the threshold topics are the job's business. */
+  public ControlTopics deletionTopics() {
+    return new ControlTopics(
+        ControlTopics.DEFAULTS.thresholdCreated(),
+        ControlTopics.DEFAULTS.thresholdDeleted(),
+        settings.get("kafka.device-deleted-topic"),
+        settings.get("kafka.devices-bulk-deleted-topic"));
+  }
+
+  /** Null when {@code mqtt.server} is empty: resolving then publishes nothing. */
+  public MqttSinkSettings mqttSettings() {
+    if (settings.optional("mqtt.server") == null) {
+      return null;
+    }
+    return new MqttSinkSettings(
+        settings.get("mqtt.server"),
+        settings.get("mqtt.client-id"),
+        settings.optional("mqtt.username"),
+        settings.optional("mqtt.password"),
+        settings.get("mqtt.version"),
+        1,
+        mqttAckTimeout());
+  }
+
+  public Duration mqttAckTimeout() {
+    return settings.duration("mqtt.ack-timeout");
+  }
+
+  public SchemaSettings schemaSettings() {
+    return new SchemaSettings(
+        settings.duration("storage.retention"),
+        settings.duration("storage.compress-after"),
+        SchemaSettings.DEFAULTS.partitionsAhead());
+  }
+
+  @Override
+  public String toString() {
+    return settings.toString();
+  }
+}
