@@ -136,7 +136,7 @@ public final class QueryService implements AutoCloseable {
       callExecutor.shutdownNow();
       publisher.close();
       pool.close();
-      if (e instanceof BindException || e.getCause() instanceof BindException) {
+      if (isPortTaken(e)) {
         throw new IOException(
             "Port "
                 + config.port()
@@ -183,6 +183,16 @@ public final class QueryService implements AutoCloseable {
         deletions == null ? "off" : "from " + config.kafkaBootstrapServers());
     return new QueryService(
         config, database, publisher, deletions, health, healthChecks, callExecutor, server);
+  }
+
+  private static boolean isPortTaken(Throwable error) {
+    for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+      if (cause instanceof BindException
+          || String.valueOf(cause.getMessage()).contains("Address already in use")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @SuppressWarnings("deprecation")
