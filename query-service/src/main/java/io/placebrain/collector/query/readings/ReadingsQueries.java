@@ -34,7 +34,7 @@ public final class ReadingsQueries {
    * from one key to the next through the index ("loose index scan"), then one index probe per key
    * for its newest row. Cost grows with the number of keys, not with months of data.
    */
-  private static final String LATEST =
+  static final String LATEST =
       "WITH RECURSIVE keys AS ("
           + " (SELECT key FROM readings WHERE device_id = ? ORDER BY key LIMIT 1)"
           + " UNION ALL"
@@ -46,12 +46,12 @@ public final class ReadingsQueries {
           + "   WHERE r.device_id = ? AND r.key = keys.key ORDER BY r.time DESC LIMIT 1) latest"
           + " WHERE keys.key IS NOT NULL ORDER BY latest.key LIMIT ?";
 
-  private static final String RAW =
+  static final String RAW =
       "SELECT key, time, value FROM readings"
           + " WHERE device_id = ? %KEYS% AND time >= ? AND time < ?"
           + " ORDER BY key, time LIMIT ?";
 
-  private static final String GAPFILL_TIMESCALE =
+  static final String GAPFILL_TIMESCALE =
       "SELECT time_bucket_gapfill(make_interval(secs => ?), time, ?, ?) AS bucket, key,"
           + " avg(value), min(value), max(value) FROM readings"
           + " WHERE device_id = ? %KEYS% AND time >= ? AND time < ?"
@@ -61,7 +61,7 @@ public final class ReadingsQueries {
    * The plain-SQL equivalent of {@code time_bucket_gapfill}: every bucket of the range for every
    * key that has readings in it, empty buckets without values.
    */
-  private static final String GAPFILL_PLAIN =
+  static final String GAPFILL_PLAIN =
       "WITH filled AS ("
           + "   SELECT date_bin(make_interval(secs => ?), time, "
           + Buckets.ORIGIN_SQL
@@ -137,22 +137,8 @@ public final class ReadingsQueries {
     List<KeyReadings> series = new ArrayList<>();
     int seconds = Math.toIntExact(width.getSeconds());
     try (PreparedStatement statement =
-        connection.prepareStatement(
-            withKeys(mode == StorageMode.TIMESCALEDB ? GAPFILL_TIMESCALE : GAPFILL_PLAIN, range))) {
-      int next;
-      if (mode == StorageMode.TIMESCALEDB) {
-        statement.setInt(1, seconds);
-        statement.setObject(2, time(range.from()));
-        statement.setObject(3, time(range.to()));
-        next = bindRange(connection, statement, 4, range);
-      } else {
-        statement.setInt(1, seconds);
-        next = bindRange(connection, statement, 2, range);
-        statement.setInt(next++, seconds);
-        statement.setObject(next++, time(range.from()));
-        statement.setObject(next++, time(range.to()));
-        statement.setInt(next++, seconds);
-      }
+        connection.prepareStatement(withKeys(aggregatesSql(mode), range))) {
+      int next = bindAggregates(connection, statement, mode, range, seconds);
       statement.setInt(next, MAX_ROWS + 1);
       try (ResultSet rows = statement.executeQuery()) {
         KeyReadings.Builder current = null;
@@ -177,16 +163,43 @@ public final class ReadingsQueries {
     return series;
   }
 
+  /** Binds an aggregate query's parameters but the limit; returns the limit's index. */
+  static int bindAggregates(
+      Connection connection,
+      PreparedStatement statement,
+      StorageMode mode,
+      ReadingsRange range,
+      int seconds)
+      throws SQLException {
+    statement.setInt(1, seconds);
+    if (mode == StorageMode.TIMESCALEDB) {
+      statement.setObject(2, time(range.from()));
+      statement.setObject(3, time(range.to()));
+      return bindRange(connection, statement, 4, range);
+    }
+    int next = bindRange(connection, statement, 2, range);
+    statement.setInt(next++, seconds);
+    statement.setObject(next++, time(range.from()));
+    statement.setObject(next++, time(range.to()));
+    statement.setInt(next++, seconds);
+    return next;
+  }
+
+  /** The aggregate statement for a storage mode. */
+  static String aggregatesSql(StorageMode mode) {
+    return mode == StorageMode.TIMESCALEDB ? GAPFILL_TIMESCALE : GAPFILL_PLAIN;
+  }
+
   /**
    * Two statements rather than one with "all keys or these": a generic plan of the combined form
    * could not use the key column of the index.
    */
-  private static String withKeys(String sql, ReadingsRange range) {
+  static String withKeys(String sql, ReadingsRange range) {
     return sql.replace(KEYS, range.keys().isEmpty() ? "" : "AND key = ANY (?)");
   }
 
   /** Binds device, keys (if any), from, to from {@code index}; returns the next free index. */
-  private static int bindRange(
+  static int bindRange(
       Connection connection, PreparedStatement statement, int index, ReadingsRange range)
       throws SQLException {
     statement.setObject(index++, range.deviceId());
