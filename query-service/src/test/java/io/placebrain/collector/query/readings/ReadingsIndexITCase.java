@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * The readings queries, exactly as the service binds them, are planned on the {@code (device_id,
  * key, time DESC)} index of a table of over a million rows: EXPLAIN shows no sequential scan of
  * readings, for the first (custom) plans and for the generic plan a server-prepared statement
- * switches to.
+ * switches to. With TimescaleDB, chunks older than 7 days are compressed first, as in production.
  */
 class ReadingsIndexITCase {
 
@@ -37,6 +37,14 @@ class ReadingsIndexITCase {
   private static final UUID DEVICE = UUID.fromString("11111111-2222-4333-8444-555555555555");
   private static final Instant NOW = Instant.now().truncatedTo(ChronoUnit.HOURS);
   private static StorageMode mode;
+
+  /**
+   * A sequential scan of readings' rows: of the table, a daily partition ({@code readings_p…}, the
+   * default partition) or an uncompressed TimescaleDB chunk ({@code _hyper_…}). A compressed chunk
+   * ({@code compress_hyper_…}) holds one row per device, key and batch of up to 1000 readings; the
+   * planner may scan a small one whole, which reads a few pages, never the readings themselves.
+   */
+  private static final String ROW_SCAN = "Seq Scan on (readings|_hyper_)";
 
   @BeforeAll
   static void loadAMillionRows() throws Exception {
@@ -63,7 +71,15 @@ class ReadingsIndexITCase {
               + " ('00000000-0000-4000-8000-' || lpad(d::text, 12, '0'))::uuid, 'k' || k, random()"
               + " FROM generate_series(0, 1779) AS i, generate_series(1, 100) AS d,"
               + " generate_series(1, 5) AS k");
-      statement.execute("ANALYZE readings");
+      if (mode == StorageMode.TIMESCALEDB) {
+        // As in production, where the policy compresses chunks after 7 days; done here at once so
+        // the plans do not depend on when the policy's background job happens to run.
+        statement.execute(
+            "SELECT count(compress_chunk(chunk, if_not_compressed => TRUE))"
+                + " FROM show_chunks('readings', older_than => INTERVAL '7 days') AS chunk");
+      }
+      // The whole database: compressed chunks live in their own internal tables.
+      statement.execute("ANALYZE");
       LOG.info(
           "Loaded readings in {} ms ({} mode)", (System.nanoTime() - started) / 1_000_000, mode);
     }
@@ -125,7 +141,7 @@ class ReadingsIndexITCase {
         }
         String plan = explain(connection, "EXPLAIN " + sql, binder);
         LOG.info("Plan of {} ({}):\n{}", name, planMode, plan);
-        assertThat(plan).as("%s (%s)", name, planMode).doesNotContain("Seq Scan");
+        assertThat(plan).as("%s (%s)", name, planMode).doesNotContainPattern(ROW_SCAN);
         assertThat(plan).as("%s (%s)", name, planMode).contains("key_time_idx");
       }
     }
