@@ -60,15 +60,9 @@ public final class LocalStack implements AutoCloseable {
     Files.createDirectories(options.dataDir().resolve("logs"));
     // Before the first logger exists: the log file lives in the data directory.
     System.setProperty("collector.log.dir", options.dataDir().resolve("logs").toString());
-    LocalStack stack;
-    try {
-      stack = start(options, System.out);
-    } catch (IllegalStateException e) {
-      System.err.println(e.getMessage());
-      System.exit(1);
-      return;
-    }
+    LocalStack stack = new LocalStack(options);
     CountDownLatch stopped = new CountDownLatch(1);
+    // Registered before anything starts: Ctrl-C during start-up stops what has started so far.
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
@@ -79,6 +73,12 @@ public final class LocalStack implements AutoCloseable {
                   stopped.countDown();
                 },
                 "local-stack-shutdown"));
+    try {
+      stack.startAll(System.out);
+    } catch (IllegalStateException e) {
+      System.err.println(e.getMessage());
+      System.exit(1);
+    }
     stopped.await();
   }
 
@@ -98,7 +98,8 @@ public final class LocalStack implements AutoCloseable {
     return LoggerFactory.getLogger(LocalStack.class);
   }
 
-  private void startAll(PrintStream out) throws Exception {
+  /** Synchronized with {@link #close()}: a stop during start-up waits, then stops everything. */
+  private synchronized void startAll(PrintStream out) throws Exception {
     Path data = options.dataDir();
     checkPorts();
     if (options.wipe()) {

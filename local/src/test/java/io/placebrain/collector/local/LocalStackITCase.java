@@ -1,0 +1,264 @@
+package io.placebrain.collector.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.hivemq.client.mqtt.MqttClient;
+import com.hivemq.client.mqtt.datatypes.MqttQos;
+import com.hivemq.client.mqtt.mqtt3.Mqtt3AsyncClient;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.placebrain.collector.local.embedded.Ports;
+import io.placebrain.collector.proto.CollectorServiceGrpc;
+import io.placebrain.collector.proto.GetLatestReadingsRequest;
+import io.placebrain.collector.proto.SensorReading;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The local command, in this JVM, on free ports: the job reaches RUNNING in the web UI's REST API,
+ * simulated readings reach PostgreSQL, an alert reaches MQTT, bad records are dead-lettered, the
+ * query service answers over gRPC; stopping releases every port and the PostgreSQL process, and a
+ * second start over the same data directory resumes from the savepoint the first one took.
+ */
+class LocalStackITCase {
+
+  @Test
+  void runsEverythingStopsCleanlyAndResumes(@TempDir Path data) throws Exception {
+    Map<String, Integer> ports =
+        Map.of(
+            "kafka.port", Ports.free(),
+            "postgres.port", Ports.free(),
+            "mqtt.port", Ports.free(),
+            "grpc.port", Ports.free(),
+            "web-ui.port", Ports.free());
+    LocalOptions options =
+        LocalOptions.from(new String[0], Map.of())
+            .with(
+                Map.of(
+                    "data-dir", data.toString(),
+                    "simulator.rate", "40",
+                    "simulator.period", "15s",
+                    "status.interval", "2s"))
+            .with(
+                Map.of(
+                    "kafka.port", ports.get("kafka.port").toString(),
+                    "postgres.port", ports.get("postgres.port").toString(),
+                    "mqtt.port", ports.get("mqtt.port").toString(),
+                    "grpc.port", ports.get("grpc.port").toString(),
+                    "web-ui.port", ports.get("web-ui.port").toString()));
+
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    long rowsBefore;
+    try (LocalStack stack =
+        LocalStack.start(options, new PrintStream(console, true, StandardCharsets.UTF_8))) {
+      String printed = console.toString(StandardCharsets.UTF_8);
+      assertThat(printed)
+          .contains("http://localhost:" + ports.get("web-ui.port"))
+          .contains("localhost:" + ports.get("grpc.port"))
+          .contains("Ctrl-C stops everything");
+
+      await("the job RUNNING in the REST API", () -> jobsOverview(ports).contains("\"RUNNING\""));
+
+      List<String> alerts = new CopyOnWriteArrayList<>();
+      Mqtt3AsyncClient subscriber =
+          MqttClient.builder()
+              .identifier("local-stack-test")
+              .serverHost("localhost")
+              .serverPort(ports.get("mqtt.port"))
+              .useMqttVersion3()
+              .buildAsync();
+      subscriber.connect().get(10, TimeUnit.SECONDS);
+      subscriber
+          .subscribeWith()
+          .topicFilter("placebrain/+/alerts")
+          .qos(MqttQos.AT_LEAST_ONCE)
+          .callback(
+              message ->
+                  alerts.add(new String(message.getPayloadAsBytes(), StandardCharsets.UTF_8)))
+          .send()
+          .get(10, TimeUnit.SECONDS);
+
+      await("readings in PostgreSQL", () -> rows(stack, "readings") > 0);
+      await(
+          "an alert on MQTT",
+          () -> alerts.stream().anyMatch(a -> a.contains("\"event_type\":\"created\"")));
+      await("an alert row", () -> rows(stack, "alerts") > 0);
+      await("a dead-lettered record", () -> counts(stack).deadLettered() > 0);
+      await("a status line", () -> console.toString(StandardCharsets.UTF_8).contains("readings/s"));
+      subscriber.disconnect().get(10, TimeUnit.SECONDS);
+
+      ManagedChannel channel =
+          NettyChannelBuilder.forAddress("localhost", stack.grpcPort()).usePlaintext().build();
+      try {
+        String device = stack.simulator().devices().get(0).deviceId().toString();
+        await(
+            "latest readings over gRPC",
+            () ->
+                CollectorServiceGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .getLatestReadings(
+                        GetLatestReadingsRequest.newBuilder().setDeviceId(device).build())
+                    .getReadingsList()
+                    .stream()
+                    .map(SensorReading::getKey)
+                    .toList()
+                    .containsAll(List.of("co2", "humidity", "temperature")));
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      rowsBefore = rows(stack, "readings");
+    }
+
+    for (Map.Entry<String, Integer> port : ports.entrySet()) {
+      await(
+          port.getKey() + " " + port.getValue() + " released", () -> Ports.isFree(port.getValue()));
+    }
+    assertThat(postgresProcesses(data)).as("PostgreSQL processes left").isEmpty();
+    try (Stream<Path> savepoints = Files.list(data.resolve("flink").resolve("savepoints"))) {
+      assertThat(savepoints).as("savepoint taken on stop").isNotEmpty();
+    }
+
+    // The second start is the command itself, in its own process, stopped like Ctrl-C does.
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(LocalStack.class.getName());
+    command.add("--data-dir");
+    command.add(data.toString());
+    command.add("--simulator");
+    command.add("false");
+    ports.forEach(
+        (option, port) -> {
+          command.add("--" + option);
+          command.add(port.toString());
+        });
+    // To a file: readable at any time, also after the process ended (PostgreSQL's server
+    // processes inherit the output too and would keep a pipe open).
+    Path console2 = data.resolve("second-start.out");
+    Process process =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(console2.toFile())
+            .start();
+    Supplier<String> output =
+        () -> {
+          try {
+            return Files.readString(console2);
+          } catch (Exception e) {
+            return "";
+          }
+        };
+    try {
+      await("the second start to resume", () -> output.get().contains("Ctrl-C stops everything"));
+      assertThat(output.get()).contains("resumed from");
+      await("the job RUNNING again", () -> jobsOverview(ports).contains("\"RUNNING\""));
+      process.destroy(); // SIGTERM: what Ctrl-C triggers too
+      assertThat(process.waitFor(2, TimeUnit.MINUTES)).as("the command exits").isTrue();
+      assertThat(output.get())
+          .as("exit code %s", process.exitValue())
+          .contains("Stopped. Data kept in " + data);
+    } finally {
+      process.destroyForcibly();
+    }
+    for (int port : ports.values()) {
+      await("port " + port + " released again", () -> Ports.isFree(port));
+    }
+    assertThat(postgresProcesses(data)).as("PostgreSQL processes left").isEmpty();
+    try (Connection check =
+        DriverManager.getConnection(
+            "jdbc:postgresql://localhost:" + ports.get("postgres.port") + "/postgres",
+            "collector",
+            "collector")) {
+      throw new AssertionError("PostgreSQL still answers after the stop");
+    } catch (java.sql.SQLException expected) {
+      // Nothing listens any more.
+    }
+    assertThat(rowsBefore).isPositive();
+  }
+
+  private static String jobsOverview(Map<String, Integer> ports) {
+    try {
+      HttpResponse<String> response =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(
+                          URI.create(
+                              "http://localhost:" + ports.get("web-ui.port") + "/jobs/overview"))
+                      .timeout(Duration.ofSeconds(5))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
+      return response.body();
+    } catch (Exception e) {
+      return "";
+    }
+  }
+
+  private static long rows(LocalStack stack, String table) {
+    try (Connection connection =
+            DriverManager.getConnection(stack.databaseUrl(), "collector", "collector");
+        Statement statement = connection.createStatement();
+        ResultSet row = statement.executeQuery("SELECT count(*) FROM " + table)) {
+      row.next();
+      return row.getLong(1);
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  private static StatusLine.Counts counts(LocalStack stack) {
+    try {
+      return stack.counts();
+    } catch (Exception e) {
+      return new StatusLine.Counts(0, 0, 0, 0);
+    }
+  }
+
+  private static List<ProcessHandle> postgresProcesses(Path data) {
+    String directory = data.resolve("postgres").toString();
+    return ProcessHandle.allProcesses()
+        .filter(
+            process ->
+                process
+                        .info()
+                        .arguments()
+                        .map(args -> String.join(" ", args).contains(directory))
+                        .orElse(false)
+                    || process
+                        .info()
+                        .commandLine()
+                        .map(line -> line.contains(directory))
+                        .orElse(false))
+        .toList();
+  }
+
+  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime()).as("waiting for %s", what).isLessThan(deadline);
+      Thread.sleep(250);
+    }
+  }
+}
