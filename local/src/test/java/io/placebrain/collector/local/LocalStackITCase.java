@@ -32,6 +32,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -106,6 +108,7 @@ class LocalStackITCase {
           () -> alerts.stream().anyMatch(a -> a.contains("\"event_type\":\"created\"")));
       await("an alert row", () -> rows(stack, "alerts") > 0);
       await("a dead-lettered record", () -> counts(stack).deadLettered() > 0);
+      await("the product's metrics in the web UI", () -> productMetricsShown(ports));
       await("a status line", () -> console.toString(StandardCharsets.UTF_8).contains("readings/s"));
       subscriber.disconnect().get(10, TimeUnit.SECONDS);
 
@@ -200,17 +203,37 @@ class LocalStackITCase {
   }
 
   private static String jobsOverview(Map<String, Integer> ports) {
+    return get(ports, "/jobs/overview");
+  }
+
+  /** The parse operator's {@code telemetryRecords} metric, as the web UI lists it. */
+  private static boolean productMetricsShown(Map<String, Integer> ports) {
+    Matcher job = Pattern.compile("\"jid\":\"([0-9a-f]+)\"").matcher(jobsOverview(ports));
+    if (!job.find()) {
+      return false;
+    }
+    String jid = job.group(1);
+    Matcher vertex =
+        Pattern.compile("\"id\":\"([0-9a-f]{32})\"").matcher(get(ports, "/jobs/" + jid));
+    while (vertex.find()) {
+      if (get(ports, "/jobs/" + jid + "/vertices/" + vertex.group(1) + "/metrics")
+          .contains("telemetryRecords")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String get(Map<String, Integer> ports, String path) {
     try {
-      HttpResponse<String> response =
-          HttpClient.newHttpClient()
-              .send(
-                  HttpRequest.newBuilder(
-                          URI.create(
-                              "http://localhost:" + ports.get("web-ui.port") + "/jobs/overview"))
-                      .timeout(Duration.ofSeconds(5))
-                      .build(),
-                  HttpResponse.BodyHandlers.ofString());
-      return response.body();
+      return HttpClient.newHttpClient()
+          .send(
+              HttpRequest.newBuilder(
+                      URI.create("http://localhost:" + ports.get("web-ui.port") + path))
+                  .timeout(Duration.ofSeconds(5))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString())
+          .body();
     } catch (Exception e) {
       return "";
     }
