@@ -117,7 +117,7 @@ public final class TestServices {
    * TestServicesShutdown}) rather than from JVM shutdown hooks, which run concurrently and would
    * race the services' own hooks.
    */
-  static synchronized void stopAll() {
+  public static synchronized void stopAll() {
     while (!STARTED.isEmpty()) {
       AutoCloseable service = STARTED.pop();
       try {

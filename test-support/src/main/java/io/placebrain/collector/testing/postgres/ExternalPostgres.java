@@ -44,13 +44,21 @@ public final class ExternalPostgres extends TestPostgres {
     }
   }
 
+  /** The same URL as a system property, for tools that take it as a flag (the benchmark). */
+  public static final String DATABASE_URL_PROPERTY = "collector.test.database.url";
+
   public static boolean configured() {
-    String url = System.getenv(DATABASE_URL_ENV);
+    String url = configuredUrl();
     return url != null && !url.isBlank();
   }
 
   public static ExternalPostgres fromEnvironment() {
-    return new ExternalPostgres(System.getenv(DATABASE_URL_ENV).trim());
+    return new ExternalPostgres(configuredUrl().trim());
+  }
+
+  private static String configuredUrl() {
+    String url = System.getProperty(DATABASE_URL_PROPERTY);
+    return url != null && !url.isBlank() ? url : System.getenv(DATABASE_URL_ENV);
   }
 
   private static Map<String, String> parseQuery(String query) {

@@ -1,0 +1,76 @@
+package io.placebrain.collector.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.time.Duration;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.util.TestStreamEnvironment;
+
+/**
+ * A Flink MiniCluster in this JVM configured like {@code flink-conf/}: RocksDB with incremental
+ * checkpoints to local files; its REST API gives the checkpoint statistics.
+ */
+final class BenchCluster implements AutoCloseable {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final MiniCluster cluster;
+  private final URI rest;
+
+  BenchCluster() throws Exception {
+    Configuration conf = new Configuration();
+    conf.set(RestOptions.PORT, 0);
+    conf.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
+    conf.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+    conf.set(
+        CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+        Files.createTempDirectory("bench-checkpoints").toUri().toString());
+    conf.set(TaskManagerOptions.NUM_TASK_SLOTS, 4);
+    cluster =
+        new MiniCluster(
+            new MiniClusterConfiguration.Builder()
+                .setConfiguration(conf)
+                .setNumTaskManagers(1)
+                .setNumSlotsPerTaskManager(4)
+                .build());
+    cluster.start();
+    rest = cluster.getRestAddress().get();
+  }
+
+  /** An environment whose jobs run on this cluster. */
+  StreamExecutionEnvironment environment(int parallelism) {
+    TestStreamEnvironment.setAsContext(cluster, parallelism);
+    return StreamExecutionEnvironment.getExecutionEnvironment();
+  }
+
+  /** {@code /jobs/:id/checkpoints} of the REST API. */
+  JsonNode checkpoints(JobID job) throws Exception {
+    HttpResponse<String> response =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(rest.resolve("/jobs/" + job + "/checkpoints"))
+                    .timeout(Duration.ofSeconds(10))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    return JSON.readTree(response.body());
+  }
+
+  @Override
+  public void close() throws Exception {
+    TestStreamEnvironment.unsetAsContext();
+    cluster.closeAsync().get();
+  }
+}

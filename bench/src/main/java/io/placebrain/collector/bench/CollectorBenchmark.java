@@ -1,0 +1,256 @@
+package io.placebrain.collector.bench;
+
+import io.placebrain.collector.testing.TestServices;
+import io.placebrain.collector.testing.postgres.ExternalPostgres;
+import io.placebrain.collector.testing.postgres.TestDatabase;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.util.Arrays;
+import java.util.Locale;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+
+/**
+ * The benchmark command ({@code bench/run}): every figure measured in one run on the same machine
+ * against the same real services, warm-up first, each figure the median of three runs with min and
+ * max. Prints a table and writes {@code target/bench/results.json}.
+ */
+public final class CollectorBenchmark {
+
+  private static final int RUNS = 3;
+
+  /** How much work each figure does. */
+  private record Size(
+      String name,
+      long sinkRows,
+      long jobRecords,
+      Duration alertWarmUp,
+      Duration alertWindow,
+      int queryDevices,
+      int latestCalls,
+      int aggregateCalls) {}
+
+  private static final Size FULL =
+      new Size(
+          "full", 1_000_000, 666_667, Duration.ofSeconds(10), Duration.ofSeconds(10), 250, 200, 30);
+  private static final Size QUICK =
+      new Size("quick", 150_000, 100_000, Duration.ofSeconds(5), Duration.ofSeconds(3), 10, 60, 6);
+
+  private CollectorBenchmark() {}
+
+  public static void main(String[] args) throws Exception {
+    Size size = FULL;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--quick":
+          size = QUICK;
+          break;
+        case "--database-url":
+          System.setProperty(ExternalPostgres.DATABASE_URL_PROPERTY, args[++i]);
+          break;
+        default:
+          System.err.println(
+              "Usage: bench/run [--quick] [--database-url jdbc:postgresql://host:port/db?user=…]");
+          System.exit(2);
+      }
+    }
+    int status = 0;
+    try {
+      run(size);
+    } catch (Exception e) {
+      e.printStackTrace();
+      status = 1;
+    } finally {
+      TestServices.stopAll();
+    }
+    System.exit(status);
+  }
+
+  private static void run(Size size) throws Exception {
+    long began = System.nanoTime();
+    String database = databaseDescription();
+    String header =
+        String.format(
+            Locale.ROOT,
+            "Collector benchmark (%s) %s · %d cores · Java %s · heap max %d MB · %s",
+            size.name(),
+            LocalDate.now(),
+            Runtime.getRuntime().availableProcessors(),
+            System.getProperty("java.version"),
+            Runtime.getRuntime().maxMemory() / (1024 * 1024),
+            database);
+    System.out.println(header);
+    Results results = new Results();
+    BenchRows rows = new BenchRows(1000);
+    Throughput throughput = new Throughput(rows, size.sinkRows());
+
+    progress("COPY ceiling, " + size.sinkRows() + " rows");
+    results.add(
+        runs(
+            "copy_ceiling_rows_per_s",
+            "raw COPY, CopyManager, no Flink",
+            "rows/s",
+            throughput::copyCeiling));
+
+    try (BenchCluster cluster = new BenchCluster()) {
+      progress("COPY sink exactly-once");
+      results.add(
+          runs(
+              "sink_rows_per_s",
+              "COPY sink in Flink, exactly-once",
+              "rows/s",
+              () -> throughput.copySink(cluster, DeliveryGuarantee.EXACTLY_ONCE)));
+      progress("COPY sink at-least-once");
+      results.add(
+          runs(
+              "sink_at_least_once_rows_per_s",
+              "COPY sink in Flink, at-least-once",
+              "rows/s",
+              () -> throughput.copySink(cluster, DeliveryGuarantee.AT_LEAST_ONCE)));
+      progress("JdbcSink");
+      results.add(
+          runs(
+              "jdbc_sink_rows_per_s",
+              "JdbcSink, batched INSERT, at-least-once",
+              "rows/s",
+              () -> throughput.jdbcSink(cluster)));
+
+      JobRuns jobs = new JobRuns(cluster, rows);
+      progress("whole job, " + size.jobRecords() * 3 + " readings pre-loaded in Kafka");
+      String once = jobs.preload(size.jobRecords());
+      String twice = jobs.preload(size.jobRecords() * 2);
+      jobs.run(once, size.jobRecords()); // warm-up
+      JobRuns.Run[] normal = new JobRuns.Run[RUNS];
+      for (int i = 0; i < RUNS; i++) {
+        normal[i] = jobs.run(once, size.jobRecords());
+      }
+      progress("whole job, twice the input");
+      JobRuns.Run[] doubled = new JobRuns.Run[RUNS];
+      for (int i = 0; i < RUNS; i++) {
+        doubled[i] = jobs.run(twice, size.jobRecords() * 2);
+      }
+      results.add(
+          Figure.of(
+              "job_rows_per_s",
+              "whole job, Kafka → committed rows",
+              "rows/s",
+              Arrays.stream(normal).mapToDouble(JobRuns.Run::rowsPerSecond).toArray()));
+      results.add(
+          Figure.of(
+              "job_rows_per_s_2x",
+              "whole job, twice the input",
+              "rows/s",
+              Arrays.stream(doubled).mapToDouble(JobRuns.Run::rowsPerSecond).toArray()));
+
+      progress("alert latency at 2,000 readings/s");
+      double[][] windows =
+          new AlertLatency(cluster, jobs).measure(size.alertWarmUp(), size.alertWindow(), RUNS);
+      results.add(
+          Figure.of(
+              "alert_latency_p50_ms",
+              "alert latency p50, Kafka timestamp → MQTT",
+              "ms",
+              Arrays.stream(windows).mapToDouble(w -> w[0]).toArray()));
+      results.add(
+          Figure.of(
+              "alert_latency_p99_ms",
+              "alert latency p99",
+              "ms",
+              Arrays.stream(windows).mapToDouble(w -> w[1]).toArray()));
+      results.add(
+          Figure.of(
+              "alert_events_per_window",
+              "alert events received per window",
+              "events",
+              Arrays.stream(windows).mapToDouble(w -> w[2]).toArray()));
+
+      results.add(
+          Figure.of(
+              "peak_heap_mb",
+              "heap after GC, peak, whole JVM (1× input)",
+              "MB",
+              Arrays.stream(normal).mapToDouble(JobRuns.Run::peakHeapMb).toArray()));
+      results.add(
+          Figure.of(
+              "peak_heap_mb_2x",
+              "heap after GC, peak, whole JVM (2× input)",
+              "MB",
+              Arrays.stream(doubled).mapToDouble(JobRuns.Run::peakHeapMb).toArray()));
+      results.add(
+          Figure.of(
+              "checkpoint_ms_p99",
+              "checkpoint duration p99 at full speed",
+              "ms",
+              Arrays.stream(normal).mapToDouble(JobRuns.Run::checkpointP99Ms).toArray()));
+      results.add(
+          Figure.of(
+              "checkpoint_bytes",
+              "checkpoint size, largest at full speed",
+              "bytes",
+              Arrays.stream(normal).mapToDouble(JobRuns.Run::checkpointBytes).toArray()));
+    }
+
+    QueryLatency queries = new QueryLatency(size.queryDevices());
+    progress("query latency on " + queries.rows() + " rows");
+    double[][] query = queries.measure(RUNS, size.latestCalls(), size.aggregateCalls());
+    results.add(
+        Figure.of("query_latest_p99_ms", "GetLatestReadings p99 over gRPC", "ms", query[0]));
+    results.add(
+        Figure.of(
+            "query_aggregate_p99_ms", "GetReadings 30 days hourly p99 over gRPC", "ms", query[1]));
+    results.add(
+        Figure.of("query_table_rows", "rows in readings for the queries", "rows", queries.rows()));
+
+    results.print(System.out, header);
+    Path json = Path.of("target", "bench", "results.json");
+    results.write(json);
+    System.out.printf(
+        Locale.ROOT,
+        "%nWritten to %s; took %d s.%n",
+        json.toAbsolutePath(),
+        (System.nanoTime() - began) / 1_000_000_000);
+  }
+
+  /** What the database is, for the header. */
+  private static String databaseDescription() throws Exception {
+    TestDatabase db = TestServices.postgres().createDatabase();
+    try {
+      try (var connection = db.connect();
+          var statement = connection.createStatement();
+          var row =
+              statement.executeQuery(
+                  "SELECT current_setting('server_version'), (SELECT default_version FROM"
+                      + " pg_available_extensions WHERE name = 'timescaledb')")) {
+        row.next();
+        String timescale = row.getString(2);
+        return "PostgreSQL "
+            + row.getString(1)
+            + (timescale == null ? "" : " with TimescaleDB " + timescale + " available")
+            + " ("
+            + TestServices.postgres()
+            + ")";
+      }
+    } finally {
+      db.drop();
+    }
+  }
+
+  /** One throughput figure: a warm-up, then {@link #RUNS} runs. */
+  private interface Measurement {
+    double run() throws Exception;
+  }
+
+  private static Figure runs(String key, String label, String unit, Measurement measurement)
+      throws Exception {
+    measurement.run();
+    double[] values = new double[RUNS];
+    for (int i = 0; i < RUNS; i++) {
+      values[i] = measurement.run();
+    }
+    return Figure.of(key, label, unit, values);
+  }
+
+  private static void progress(String what) {
+    System.out.println("… " + what);
+  }
+}

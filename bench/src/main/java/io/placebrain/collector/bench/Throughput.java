@@ -1,0 +1,171 @@
+package io.placebrain.collector.bench;
+
+import io.placebrain.collector.copysink.BinaryCopyBuffer;
+import io.placebrain.collector.copysink.CopySink;
+import io.placebrain.collector.readings.ReadingRowEncoder;
+import io.placebrain.collector.storage.CollectorSchema;
+import io.placebrain.collector.storage.SchemaSettings;
+import io.placebrain.collector.telemetry.Reading;
+import io.placebrain.collector.testing.TestServices;
+import io.placebrain.collector.testing.postgres.TestDatabase;
+import java.io.ByteArrayInputStream;
+import java.sql.Connection;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import org.apache.flink.api.common.functions.MapFunction;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.jdbc.JdbcConnectionOptions;
+import org.apache.flink.connector.jdbc.JdbcExecutionOptions;
+import org.apache.flink.connector.jdbc.core.datastream.sink.JdbcSink;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.postgresql.PGConnection;
+
+/**
+ * Rows per second into {@code readings}: the raw COPY ceiling (no Flink), the COPY sink in Flink
+ * (exactly-once and at-least-once) and flink-connector-jdbc's JdbcSink, all writing the same rows
+ * through one connection (parallelism 1) into a fresh database each run.
+ */
+final class Throughput {
+
+  private final BenchRows rows;
+  private final long count;
+
+  Throughput(BenchRows rows, long count) {
+    this.rows = rows;
+    this.count = count;
+  }
+
+  /** Raw binary COPY of the pre-encoded rows with the driver's CopyManager. */
+  double copyCeiling() throws Exception {
+    BinaryCopyBuffer buffer = new BinaryCopyBuffer(64 * 1024 * 1024);
+    ReadingRowEncoder encoder = new ReadingRowEncoder();
+    for (long i = 0; i < count; i++) {
+      encoder.encode(rows.reading(i), buffer);
+    }
+    byte[] copy = buffer.toCopyStream();
+    return withDatabase(
+        db -> {
+          try (Connection connection = db.connect()) {
+            long started = System.nanoTime();
+            long copied =
+                connection
+                    .unwrap(PGConnection.class)
+                    .getCopyAPI()
+                    .copyIn(
+                        "COPY readings (time, device_id, key, value) FROM STDIN (FORMAT binary)",
+                        new ByteArrayInputStream(copy));
+            double seconds = (System.nanoTime() - started) / 1e9;
+            check(copied);
+            return count / seconds;
+          }
+        });
+  }
+
+  double copySink(BenchCluster cluster, DeliveryGuarantee guarantee) throws Exception {
+    return withDatabase(
+        db ->
+            runBounded(
+                cluster,
+                CopySink.<Reading>builder()
+                    .setConnection(db.jdbcUrl(), db.user(), db.password())
+                    .setTable("readings")
+                    .setEncoder(new ReadingRowEncoder())
+                    .setDeliveryGuarantee(guarantee)
+                    .setTransactionIdPrefix("bench-" + Instant.now().toEpochMilli())
+                    .build(),
+                db));
+  }
+
+  double jdbcSink(BenchCluster cluster) throws Exception {
+    return withDatabase(
+        db -> {
+          JdbcConnectionOptions.JdbcConnectionOptionsBuilder connection =
+              new JdbcConnectionOptions.JdbcConnectionOptionsBuilder()
+                  // The driver's batch rewriting: what a user tuning JdbcSink for PostgreSQL sets.
+                  .withUrl(
+                      db.jdbcUrl()
+                          + (db.jdbcUrl().contains("?") ? "&" : "?")
+                          + "reWriteBatchedInserts=true")
+                  .withDriverName("org.postgresql.Driver")
+                  .withUsername(db.user());
+          if (db.password() != null) {
+            connection.withPassword(db.password());
+          }
+          Sink<Reading> sink =
+              JdbcSink.<Reading>builder()
+                  .withQueryStatement(
+                      "INSERT INTO readings (time, device_id, key, value) VALUES (?, ?, ?, ?)",
+                      (statement, reading) -> {
+                        statement.setObject(
+                            1,
+                            OffsetDateTime.ofInstant(
+                                Instant.EPOCH.plus(reading.timeMicros, ChronoUnit.MICROS),
+                                ZoneOffset.UTC));
+                        statement.setObject(2, reading.deviceId());
+                        statement.setString(3, reading.key);
+                        statement.setDouble(4, reading.value);
+                      })
+                  .withExecutionOptions(
+                      JdbcExecutionOptions.builder()
+                          .withBatchSize(5000)
+                          .withBatchIntervalMs(1000)
+                          .build())
+                  .buildAtLeastOnce(connection.build());
+          return runBounded(cluster, sink, db);
+        });
+  }
+
+  /** Rows generated in the job (source → map → sink, one chained task); committed rows per s. */
+  private double runBounded(BenchCluster cluster, Sink<Reading> sink, TestDatabase db)
+      throws Exception {
+    StreamExecutionEnvironment env = cluster.environment(1);
+    env.enableCheckpointing(Duration.ofSeconds(1).toMillis());
+    env.fromSequence(0, count - 1).map(new RowAt(rows)).name("generate rows").sinkTo(sink);
+    long started = System.nanoTime();
+    env.execute("bench sink");
+    double seconds = (System.nanoTime() - started) / 1e9;
+    check(db.queryLong("SELECT count(*) FROM readings"));
+    return count / seconds;
+  }
+
+  private void check(long written) {
+    if (written != count) {
+      throw new IllegalStateException("Expected " + count + " rows, found " + written);
+    }
+  }
+
+  /** Work against one fresh database. */
+  interface DatabaseRun {
+    double run(TestDatabase db) throws Exception;
+  }
+
+  static double withDatabase(DatabaseRun run) throws Exception {
+    TestDatabase db = TestServices.postgres().createDatabase();
+    try {
+      try (Connection connection = db.connect()) {
+        CollectorSchema.migrate(connection, SchemaSettings.DEFAULTS);
+      }
+      return run.run(db);
+    } finally {
+      db.drop();
+    }
+  }
+
+  /** Row {@code i} of {@link BenchRows}. */
+  static final class RowAt implements MapFunction<Long, Reading> {
+    private final BenchRows rows;
+
+    RowAt(BenchRows rows) {
+      this.rows = rows;
+    }
+
+    @Override
+    public Reading map(Long i) {
+      return rows.reading(i);
+    }
+  }
+}
