@@ -53,7 +53,9 @@ final class BenchCluster implements AutoCloseable {
   /** An environment whose jobs run on this cluster. */
   StreamExecutionEnvironment environment(int parallelism) {
     TestStreamEnvironment.setAsContext(cluster, parallelism);
-    return StreamExecutionEnvironment.getExecutionEnvironment();
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.setBufferTimeout(10); // as flink-conf/config.yaml sets execution.buffer-timeout.interval
+    return env;
   }
 
   /** {@code /jobs/:id/checkpoints} of the REST API. */

@@ -97,14 +97,14 @@ public final class CollectorBenchmark {
       results.add(
           runs(
               "sink_rows_per_s",
-              "COPY sink in Flink, exactly-once",
+              "COPY sink in Flink, exactly-once (p=1)",
               "rows/s",
               () -> throughput.copySink(cluster, DeliveryGuarantee.EXACTLY_ONCE)));
       progress("COPY sink at-least-once");
       results.add(
           runs(
               "sink_at_least_once_rows_per_s",
-              "COPY sink in Flink, at-least-once",
+              "COPY sink in Flink, at-least-once (p=1)",
               "rows/s",
               () -> throughput.copySink(cluster, DeliveryGuarantee.AT_LEAST_ONCE)));
       progress("JdbcSink");
@@ -113,7 +113,14 @@ public final class CollectorBenchmark {
               "jdbc_sink_rows_per_s",
               "JdbcSink, batched INSERT, at-least-once",
               "rows/s",
-              () -> throughput.jdbcSink(cluster)));
+              () -> throughput.jdbcSink(cluster, false)));
+      progress("JdbcSink with reWriteBatchedInserts");
+      results.add(
+          runs(
+              "jdbc_sink_rewritten_rows_per_s",
+              "JdbcSink, reWriteBatchedInserts=true",
+              "rows/s",
+              () -> throughput.jdbcSink(cluster, true)));
 
       JobRuns jobs = new JobRuns(cluster, rows);
       progress("whole job, " + size.jobRecords() * 3 + " readings pre-loaded in Kafka");
@@ -132,7 +139,7 @@ public final class CollectorBenchmark {
       results.add(
           Figure.of(
               "job_rows_per_s",
-              "whole job, Kafka → committed rows",
+              "whole job, Kafka → committed rows (p=2)",
               "rows/s",
               Arrays.stream(normal).mapToDouble(JobRuns.Run::rowsPerSecond).toArray()));
       results.add(

@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -48,17 +49,30 @@ final class JobRuns {
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
                 ProducerConfig.LINGER_MS_CONFIG, "20",
                 ProducerConfig.BATCH_SIZE_CONFIG, "262144",
-                ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4"),
+                // One broker in this JVM, busy: plain acks, no idempotent sequences to time out.
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "false",
+                ProducerConfig.ACKS_CONFIG, "1",
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "300000",
+                ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "120000"),
             new ByteArraySerializer(),
             new ByteArraySerializer())) {
-      for (long r = 0; r < records; r++) {
+      AtomicReference<Exception> failure = new AtomicReference<>();
+      for (long r = 0; r < records && failure.get() == null; r++) {
         producer.send(
             new ProducerRecord<>(
                 topic,
                 rows.recordKey(r).getBytes(StandardCharsets.UTF_8),
-                rows.record(r).getBytes(StandardCharsets.UTF_8)));
+                rows.record(r).getBytes(StandardCharsets.UTF_8)),
+            (metadata, error) -> {
+              if (error != null) {
+                failure.compareAndSet(null, error);
+              }
+            });
       }
       producer.flush();
+      if (failure.get() != null) {
+        throw new IllegalStateException("Pre-loading telemetry failed", failure.get());
+      }
     }
     return topic;
   }
@@ -69,7 +83,7 @@ final class JobRuns {
     settings.put("kafka.bootstrap-servers", kafka.bootstrapServers());
     settings.put("kafka.group-id", "bench-" + UUID.randomUUID());
     settings.put("kafka.telemetry-topic", topic);
-    String suffix = topic.substring(topic.lastIndexOf('-') + 1);
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
     for (String key :
         new String[] {
           "kafka.dead-letter-topic",

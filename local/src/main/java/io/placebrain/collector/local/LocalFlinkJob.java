@@ -14,6 +14,7 @@ import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.StateBackendOptions;
@@ -57,6 +58,8 @@ final class LocalFlinkJob implements AutoCloseable {
     conf.set(CoreOptions.DEFAULT_PARALLELISM, 2);
     conf.set(TaskManagerOptions.NUM_TASK_SLOTS, 2);
     conf.set(StateBackendOptions.STATE_BACKEND, "hashmap");
+    // As flink-conf/config.yaml: alerts leave within milliseconds, not after a 100 ms buffer.
+    conf.set(ExecutionOptions.BUFFER_TIMEOUT, Duration.ofMillis(10));
     conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, checkpoints.toUri().toString());
     conf.set(CheckpointingOptions.SAVEPOINT_DIRECTORY, savepoints.toUri().toString());
     conf.set(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS, 2);
