@@ -91,6 +91,13 @@ public final class CollectorBenchmark {
             "raw COPY, CopyManager, no Flink",
             "rows/s",
             throughput::copyCeiling));
+    progress("COPY without the index (profile)");
+    results.add(
+        runs(
+            "copy_without_index_rows_per_s",
+            "profile: raw COPY, readings without its index",
+            "rows/s",
+            throughput::copyWithoutIndex));
 
     try (BenchCluster cluster = new BenchCluster()) {
       progress("COPY sink exactly-once");
@@ -174,13 +181,13 @@ public final class CollectorBenchmark {
       results.add(
           Figure.of(
               "peak_heap_mb",
-              "heap after GC, peak, whole JVM (1× input)",
+              "live heap, peak (full GC every 3 s), whole JVM, 1× input",
               "MB",
               Arrays.stream(normal).mapToDouble(JobRuns.Run::peakHeapMb).toArray()));
       results.add(
           Figure.of(
               "peak_heap_mb_2x",
-              "heap after GC, peak, whole JVM (2× input)",
+              "live heap, peak, whole JVM, 2× input",
               "MB",
               Arrays.stream(doubled).mapToDouble(JobRuns.Run::peakHeapMb).toArray()));
       results.add(

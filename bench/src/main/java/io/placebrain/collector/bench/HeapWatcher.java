@@ -42,6 +42,9 @@ final class HeapWatcher implements AutoCloseable {
     }
     GarbageCollectionNotificationInfo info =
         GarbageCollectionNotificationInfo.from((CompositeData) notification.getUserData());
+    if (!"System.gc()".equals(info.getGcCause())) {
+      return;
+    }
     long used = 0;
     for (Map.Entry<String, MemoryUsage> pool :
         info.getGcInfo().getMemoryUsageAfterGc().entrySet()) {
@@ -52,6 +55,11 @@ final class HeapWatcher implements AutoCloseable {
     if (used > peakAfterGc) {
       peakAfterGc = used;
     }
+  }
+
+  /** A full collection now; its result counts towards the peak. */
+  void sample() {
+    System.gc();
   }
 
   double peakMb() {

@@ -123,15 +123,20 @@ final class JobRuns {
             JobClient job = env.executeAsync("bench job");
             try {
               long stored = 0;
+              int polls = 0;
               while (stored < expected) {
                 Thread.sleep(250);
                 stored = db.queryLong("SELECT count(*) FROM readings");
+                if (++polls % 12 == 0) {
+                  watcher.sample(); // every 3 s: the live heap while the job runs at full speed
+                }
                 if (System.nanoTime() - started > TimeUnit.MINUTES.toNanos(5)) {
                   throw new IllegalStateException(
                       "Only " + stored + " of " + expected + " readings after 5 minutes");
                 }
               }
               result[0] = expected / ((System.nanoTime() - started) / 1e9);
+              watcher.sample();
               checkpoints[0] = cluster.checkpoints(job.getJobID());
             } finally {
               job.cancel().get(1, TimeUnit.MINUTES);
