@@ -11,6 +11,8 @@ import io.placebrain.collector.local.embedded.Ports;
 import io.placebrain.collector.proto.CollectorServiceGrpc;
 import io.placebrain.collector.proto.GetLatestReadingsRequest;
 import io.placebrain.collector.proto.SensorReading;
+import io.placebrain.collector.testing.TestServices;
+import io.placebrain.collector.testing.postgres.TestDatabase;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;
@@ -26,6 +28,7 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -200,6 +203,53 @@ class LocalStackITCase {
       // Nothing listens any more.
     }
     assertThat(rowsBefore).isPositive();
+  }
+
+  @Test
+  void usesRealServicesWhenTheirEndpointsAreGiven(@TempDir Path data) throws Exception {
+    TestDatabase database = TestServices.postgres().createDatabase();
+    try {
+      Map<String, Integer> ports = Map.of("web-ui.port", Ports.free(), "grpc.port", Ports.free());
+      Map<String, String> endpoints = new HashMap<>();
+      endpoints.put("data-dir", data.toString());
+      endpoints.put("web-ui.port", ports.get("web-ui.port").toString());
+      endpoints.put("grpc.port", ports.get("grpc.port").toString());
+      endpoints.put("kafka.bootstrap-servers", TestServices.kafka().bootstrapServers());
+      endpoints.put("database.url", database.jdbcUrl());
+      endpoints.put("database.user", database.user());
+      endpoints.put("database.password", database.password() == null ? "" : database.password());
+      endpoints.put("mqtt.server", TestServices.mqtt().serverUri());
+      endpoints.put("mqtt.version", "3.1.1");
+      endpoints.put("simulator.rate", "40");
+      try (LocalStack stack =
+          LocalStack.start(
+              LocalOptions.from(new String[0], Map.of()).with(endpoints),
+              new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8))) {
+        assertThat(stack.databaseUrl()).isEqualTo(database.jdbcUrl());
+        assertThat(stack.mqttServer()).isEqualTo(TestServices.mqtt().serverUri());
+        await("the job RUNNING", () -> jobsOverview(ports).contains("\"RUNNING\""));
+        await(
+            "readings in the given database",
+            () -> {
+              try {
+                return database.queryLong("SELECT count(*) FROM readings") > 0;
+              } catch (Exception e) {
+                return false;
+              }
+            });
+        assertThat(data.resolve("postgres")).as("no embedded PostgreSQL").doesNotExist();
+        assertThat(data.resolve("kafka")).as("no embedded Kafka").doesNotExist();
+      }
+      // The stack stops only what it started.
+      assertThat(TestServices.mqtt().isRunning()).isTrue();
+      assertThat(database.queryLong("SELECT 1")).isOne();
+      try (var admin = TestServices.kafka().admin()) {
+        assertThat(admin.listTopics().names().get(10, TimeUnit.SECONDS))
+            .contains("telemetry.readings");
+      }
+    } finally {
+      database.drop();
+    }
   }
 
   private static String jobsOverview(Map<String, Integer> ports) {
