@@ -32,14 +32,6 @@ final class BenchRows implements Serializable {
         ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now().minus(3, ChronoUnit.HOURS));
   }
 
-  int devices() {
-    return devices.length;
-  }
-
-  UUID device(int index) {
-    return devices[index];
-  }
-
   Reading reading(long i) {
     return new Reading(
         startMicros + i * 1000,

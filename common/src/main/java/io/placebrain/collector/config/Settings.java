@@ -155,11 +155,6 @@ public final class Settings implements Serializable {
         key + " = '" + get(key) + "' is not valid: expected " + expected);
   }
 
-  /** Every setting with its default, in declaration order. */
-  public Map<String, String> defaults() {
-    return defaults;
-  }
-
   @Override
   public String toString() {
     Map<String, String> shown = new LinkedHashMap<>(values);

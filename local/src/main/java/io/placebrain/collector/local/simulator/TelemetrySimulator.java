@@ -12,7 +12,6 @@ import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -47,8 +46,6 @@ public final class TelemetrySimulator implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
           });
-  private final AtomicLong records = new AtomicLong();
-  private final AtomicLong badRecords = new AtomicLong();
   private long next;
   private double owed;
 
@@ -116,14 +113,6 @@ public final class TelemetrySimulator implements AutoCloseable {
     return devices;
   }
 
-  public long records() {
-    return records.get();
-  }
-
-  public long badRecords() {
-    return badRecords.get();
-  }
-
   /** Publishes the thresholds, then telemetry at the configured rate until closed. */
   public void start(String thresholdCreatedTopic) {
     for (Device device : devices) {
@@ -163,7 +152,6 @@ public final class TelemetrySimulator implements AutoCloseable {
         } else {
           send(telemetryTopic, device.deviceId().toString(), reading(device, Instant.now()));
         }
-        records.incrementAndGet();
       }
     } catch (RuntimeException e) {
       LOG.warn("Simulator could not send: {}", e.toString());
@@ -198,7 +186,6 @@ public final class TelemetrySimulator implements AutoCloseable {
 
   /** A record the job must dead-letter, with a reason, without stopping. */
   private void sendBad(Device device) {
-    badRecords.incrementAndGet();
     String key = device.deviceId().toString();
     switch (random.nextInt(4)) {
       case 0:

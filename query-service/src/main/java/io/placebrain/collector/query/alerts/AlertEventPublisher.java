@@ -32,10 +32,6 @@ public final class AlertEventPublisher implements AutoCloseable {
     }
   }
 
-  public boolean isEnabled() {
-    return publisher != null;
-  }
-
   /** Returns once the broker acknowledged; UNAVAILABLE when it is unreachable or too slow. */
   public void publish(AlertEvent event) throws StatusException {
     if (publisher == null) {

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -42,8 +41,6 @@ public final class DeviceDeletionListener implements AutoCloseable {
   private final ControlEventParser parser;
   private final DeviceDeleter deleter;
   private final Thread thread;
-  private final AtomicLong devicesDeleted = new AtomicLong();
-  private final AtomicLong eventsRejected = new AtomicLong();
   private volatile boolean running = true;
 
   public DeviceDeletionListener(
@@ -70,14 +67,6 @@ public final class DeviceDeletionListener implements AutoCloseable {
     thread.start();
   }
 
-  public long devicesDeleted() {
-    return devicesDeleted.get();
-  }
-
-  public long eventsRejected() {
-    return eventsRejected.get();
-  }
-
   private void run() {
     Duration backoff = Duration.ofMillis(500);
     try {
@@ -92,7 +81,6 @@ public final class DeviceDeletionListener implements AutoCloseable {
         try {
           if (!devices.isEmpty()) {
             DeviceData.Deleted deleted = deleter.delete(devices);
-            devicesDeleted.addAndGet(devices.size());
             LOG.info(
                 "Deleted {} device(s): {} alert(s), {} reading(s)",
                 devices.size(),
@@ -146,7 +134,6 @@ public final class DeviceDeletionListener implements AutoCloseable {
             }
           },
           rejected -> {
-            eventsRejected.incrementAndGet();
             LOG.warn(
                 "Ignored device event {}: {} ({})", kafkaRecord, rejected.detail, rejected.reason);
           });
