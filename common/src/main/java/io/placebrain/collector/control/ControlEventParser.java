@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import io.placebrain.collector.deadletter.DeadLetter;
 import io.placebrain.collector.deadletter.RejectReason;
 import io.placebrain.collector.telemetry.KafkaRecord;
+import io.placebrain.collector.telemetry.ReadingKeys;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -118,8 +119,13 @@ public final class ControlEventParser {
     event.deviceId = uuid(fields, "device_id");
     event.thresholdId = uuid(fields, "threshold_id");
     Object key = required(fields, "key");
-    if (!(key instanceof String) || ((String) key).isEmpty() || ((String) key).length() > 100) {
-      throw new Rejection(RejectReason.INVALID_KEY, "key must be a string of 1 to 100 characters");
+    if (!(key instanceof String)) {
+      throw new Rejection(RejectReason.WRONG_TYPE, "key must be a string");
+    }
+    // A threshold's key ends up in alert rows: it must be storable, like a reading's key.
+    String keyProblem = ReadingKeys.problem((String) key);
+    if (keyProblem != null) {
+      throw new Rejection(RejectReason.INVALID_KEY, keyProblem);
     }
     event.key = (String) key;
   }
@@ -147,7 +153,9 @@ public final class ControlEventParser {
       }
       return UUID.fromString(text).toString();
     } catch (IllegalArgumentException e) {
-      throw new Rejection(RejectReason.INVALID_UUID, name + " \"" + text + "\" is not a UUID");
+      throw new Rejection(
+          RejectReason.INVALID_UUID,
+          name + " \"" + ReadingKeys.printable(text) + "\" is not a UUID");
     }
   }
 

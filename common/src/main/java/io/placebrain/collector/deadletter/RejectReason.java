@@ -13,7 +13,8 @@ public enum RejectReason {
   TIMESTAMP_OUT_OF_RANGE("timestamp-out-of-range"),
   NO_VALUES("no-values"),
   INVALID_KEY("invalid-key"),
-  INVALID_VALUE("invalid-value");
+  INVALID_VALUE("invalid-value"),
+  TOO_MANY_VALUES("too-many-values");
 
   private final String code;
 

@@ -152,8 +152,12 @@ public final class CollectorJob {
     var builder =
         KafkaSink.<DeadLetter>builder()
             .setBootstrapServers(config.kafkaBootstrapServers())
-            .setRecordSerializer(new DeadLetterSerializer(topic))
-            .setDeliveryGuarantee(config.deadLetterGuarantee());
+            .setRecordSerializer(new DeadLetterSerializer(topic, config.deadLetterMaxRecordBytes()))
+            .setDeliveryGuarantee(config.deadLetterGuarantee())
+            // The serializer keeps every dead letter within its budget; the producer must allow it.
+            .setProperty(
+                "max.request.size",
+                String.valueOf(Math.max(1 << 20, config.deadLetterMaxRecordBytes() + (64 << 10))));
     if (config.deadLetterGuarantee() == DeliveryGuarantee.EXACTLY_ONCE) {
       builder
           .setTransactionalIdPrefix(config.sinkTransactionPrefix() + transactionSuffix)

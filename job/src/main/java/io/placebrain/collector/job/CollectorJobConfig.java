@@ -2,6 +2,7 @@ package io.placebrain.collector.job;
 
 import io.placebrain.collector.config.Settings;
 import io.placebrain.collector.control.ControlTopics;
+import io.placebrain.collector.deadletter.DeadLetterSerializer;
 import io.placebrain.collector.mqtt.MqttSinkSettings;
 import io.placebrain.collector.storage.SchemaSettings;
 import io.placebrain.collector.telemetry.ParserSettings;
@@ -31,6 +32,7 @@ public final class CollectorJobConfig implements Serializable {
     DEFAULTS.put("kafka.telemetry-topic", "telemetry.readings");
     DEFAULTS.put("kafka.dead-letter-topic", "telemetry.readings.dlq");
     DEFAULTS.put("kafka.dead-letter-guarantee", "exactly-once");
+    DEFAULTS.put("kafka.dead-letter-max-record-bytes", "1000000");
     DEFAULTS.put("kafka.threshold-created-topic", "devices.threshold.created");
     DEFAULTS.put("kafka.threshold-deleted-topic", "devices.threshold.deleted");
     DEFAULTS.put("kafka.device-deleted-topic", "devices.device.deleted");
@@ -47,6 +49,7 @@ public final class CollectorJobConfig implements Serializable {
     DEFAULTS.put("parser.earliest", "2000-01-01T00:00:00Z");
     DEFAULTS.put("parser.max-ahead", "1d");
     DEFAULTS.put("parser.max-record-bytes", "1048576");
+    DEFAULTS.put("parser.max-values-per-record", "10000");
     DEFAULTS.put("mqtt.server", "tcp://localhost:1883");
     DEFAULTS.put("mqtt.client-id", "collector");
     DEFAULTS.put("mqtt.username", "");
@@ -92,6 +95,7 @@ public final class CollectorJobConfig implements Serializable {
     schemaSettings();
     sinkGuarantee();
     deadLetterGuarantee();
+    new DeadLetterSerializer(deadLetterTopic(), deadLetterMaxRecordBytes());
     sinkMaxBufferedRows();
     sinkMaxBufferedBytes();
     sinkFlushInterval();
@@ -197,7 +201,13 @@ public final class CollectorJobConfig implements Serializable {
         Instant.parse(get("parser.earliest")),
         duration("parser.max-ahead"),
         settings.integer("parser.max-record-bytes"),
-        duration("storage.retention"));
+        duration("storage.retention"),
+        settings.integer("parser.max-values-per-record"));
+  }
+
+  /** Key, value and headers of one dead letter stay within this; larger values are cut. */
+  public int deadLetterMaxRecordBytes() {
+    return settings.integer("kafka.dead-letter-max-record-bytes");
   }
 
   public SchemaSettings schemaSettings() {

@@ -18,6 +18,8 @@ import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoField;
 import java.time.temporal.TemporalAccessor;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
@@ -29,8 +31,9 @@ import java.util.regex.Pattern;
  * where {@code P} is {@code {"ts": <ISO-8601 or null>, "values": {"<key>": <number>, ...}}} or a
  * JSON string containing that object. Every valid value becomes a {@link Reading}; a record that
  * cannot be read at all is rejected once, and a readable record with some bad values keeps the good
- * ones and rejects each bad one with its own reason. Not thread-safe state is kept per call, so one
- * parser serves a whole subtask.
+ * ones and rejects the bad ones, each with its own reason, in one dead letter. Work is linear in
+ * the record's size, and a record has at most {@link ParserSettings#maxValuesPerRecord()} values.
+ * State is kept per call, so one parser serves a whole subtask.
  */
 public final class TelemetryParser {
 
@@ -198,11 +201,18 @@ public final class TelemetryParser {
     }
   }
 
-  private void readValues(JsonParser parser, Envelope envelope) throws IOException {
+  private void readValues(JsonParser parser, Envelope envelope) throws IOException, Rejection {
+    int fields = 0;
     while (parser.nextToken() == JsonToken.FIELD_NAME) {
+      if (++fields > settings.maxValuesPerRecord()) {
+        // Stop here: the rest of the record is not even read, so its cost is bounded too.
+        throw new Rejection(
+            RejectReason.TOO_MANY_VALUES,
+            "payload.values has more than " + settings.maxValuesPerRecord() + " values");
+      }
       String key = parser.currentName();
       JsonToken token = parser.nextToken();
-      String keyProblem = keyProblem(key);
+      String keyProblem = ReadingKeys.problem(key);
       if (keyProblem != null) {
         parser.skipChildren();
         envelope.reject(key, RejectReason.INVALID_KEY, keyProblem);
@@ -259,21 +269,6 @@ public final class TelemetryParser {
     }
   }
 
-  private static String keyProblem(String key) {
-    if (key.isEmpty()) {
-      return "a reading key is empty";
-    }
-    if (key.length() > ParserSettings.MAX_KEY_LENGTH) {
-      return "reading key '"
-          + abbreviate(key)
-          + "' has "
-          + key.length()
-          + " characters, more than "
-          + ParserSettings.MAX_KEY_LENGTH;
-    }
-    return null;
-  }
-
   private static UUID uuid(JsonParser parser, JsonToken token, String field)
       throws IOException, Rejection {
     if (token != JsonToken.VALUE_STRING) {
@@ -307,6 +302,14 @@ public final class TelemetryParser {
           "payload.ts must be an ISO-8601 string or null, not " + describe(token));
     }
     String text = parser.getText();
+    for (int i = 0; i < text.length(); i++) {
+      // java.time reads any Unicode digit as a digit; the wire format is ASCII.
+      if (text.charAt(i) > 0x7e) {
+        throw new Rejection(
+            RejectReason.INVALID_TIMESTAMP,
+            "payload.ts \"" + abbreviate(text) + "\" has characters outside ASCII");
+      }
+    }
     Instant fast = IsoTimestamps.parse(text);
     if (fast != null) {
       return fast;
@@ -373,7 +376,7 @@ public final class TelemetryParser {
   }
 
   private static String abbreviate(String text) {
-    return text.length() <= 64 ? text : text.substring(0, 61) + "...";
+    return ReadingKeys.printable(text);
   }
 
   private static String firstLine(String message) {
@@ -386,24 +389,27 @@ public final class TelemetryParser {
 
   /** The fields of one record, gathered while parsing, emitted once the whole record is read. */
   private final class Envelope {
+    /** Up to this many keys a linear scan finds duplicates faster than a hash map. */
+    private static final int SCAN_LIMIT = 16;
+
     UUID placeId;
     UUID deviceId;
     Instant explicitTime;
     int count;
     String[] keys = new String[8];
     double[] values = new double[8];
+    Map<String, Integer> indexByKey;
     int rejectedCount;
-    String[] rejectedKeys = new String[0];
-    RejectReason[] rejectedReasons = new RejectReason[0];
-    String[] rejectedDetails = new String[0];
+    String[] rejectedKeys = new String[DeadLetter.MAX_LISTED];
+    RejectReason[] rejectedReasons = new RejectReason[DeadLetter.MAX_LISTED];
+    String[] rejectedDetails = new String[DeadLetter.MAX_LISTED];
 
     void accept(String key, double value) {
       // One reading per key: a key repeated in the same object keeps its last value.
-      for (int i = 0; i < count; i++) {
-        if (keys[i].equals(key)) {
-          values[i] = value;
-          return;
-        }
+      int existing = indexOf(key);
+      if (existing >= 0) {
+        values[existing] = value;
+        return;
       }
       if (count == keys.length) {
         keys = Arrays.copyOf(keys, count * 2);
@@ -411,19 +417,37 @@ public final class TelemetryParser {
       }
       keys[count] = key;
       values[count] = value;
+      if (indexByKey != null) {
+        indexByKey.put(key, count);
+      } else if (count == SCAN_LIMIT) {
+        indexByKey = new HashMap<>(4 * SCAN_LIMIT);
+        for (int i = 0; i <= count; i++) {
+          indexByKey.put(keys[i], i);
+        }
+      }
       count++;
     }
 
-    void reject(String key, RejectReason reason, String detail) {
-      if (rejectedCount == rejectedKeys.length) {
-        int size = Math.max(4, rejectedCount * 2);
-        rejectedKeys = Arrays.copyOf(rejectedKeys, size);
-        rejectedReasons = Arrays.copyOf(rejectedReasons, size);
-        rejectedDetails = Arrays.copyOf(rejectedDetails, size);
+    private int indexOf(String key) {
+      if (indexByKey != null) {
+        Integer index = indexByKey.get(key);
+        return index == null ? -1 : index;
       }
-      rejectedKeys[rejectedCount] = key;
-      rejectedReasons[rejectedCount] = reason;
-      rejectedDetails[rejectedCount] = detail;
+      for (int i = 0; i < count; i++) {
+        if (keys[i].equals(key)) {
+          return i;
+        }
+      }
+      return -1;
+    }
+
+    /** Keeps the first {@link DeadLetter#MAX_LISTED} rejections and counts all of them. */
+    void reject(String key, RejectReason reason, String detail) {
+      if (rejectedCount < DeadLetter.MAX_LISTED) {
+        rejectedKeys[rejectedCount] = key;
+        rejectedReasons[rejectedCount] = reason;
+        rejectedDetails[rejectedCount] = detail;
+      }
       rejectedCount++;
     }
 
@@ -445,9 +469,15 @@ public final class TelemetryParser {
       for (int i = 0; i < count; i++) {
         out.reading(new Reading(micros, deviceId, placeId, keys[i], values[i]));
       }
-      for (int i = 0; i < rejectedCount; i++) {
+      if (rejectedCount > 0) {
         out.rejected(
-            DeadLetter.of(record, rejectedReasons[i], rejectedDetails[i], rejectedKeys[i]));
+            DeadLetter.ofValues(
+                record,
+                rejectedKeys,
+                rejectedReasons,
+                rejectedDetails,
+                Math.min(rejectedCount, DeadLetter.MAX_LISTED),
+                rejectedCount));
       }
     }
   }

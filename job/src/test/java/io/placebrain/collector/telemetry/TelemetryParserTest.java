@@ -3,7 +3,6 @@ package io.placebrain.collector.telemetry;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.placebrain.collector.deadletter.DeadLetter;
-import io.placebrain.collector.deadletter.RejectReason;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -117,39 +116,146 @@ class TelemetryParserTest {
   }
 
   @Test
-  void keepsGoodValuesAndRejectsEachBadOneWithItsReason() {
+  void keepsGoodValuesAndRejectsEveryBadOneInOneDeadLetter() {
     parse(
         envelope(
             "{\"values\": {\"good\": 1, \"nan\": NaN, \"inf\": Infinity, \"null\": null,"
                 + " \"word\": \"warm\", \"obj\": {\"x\": 1}, \"arr\": [1], \"\": 5, \"also\": 2}}"));
 
     assertThat(readings).extracting(r -> r.key).containsExactly("good", "also");
-    assertThat(rejected)
-        .extracting(d -> d.readingKey + ":" + d.reason)
+    DeadLetter letter = onlyDeadLetter();
+    assertThat(letter.rejectedValues).isEqualTo(7);
+    assertThat(letter.reason).isEqualTo("invalid-value");
+    assertThat(letter.readingKey).isEqualTo("nan");
+    assertThat(letter.rejectedKeys).containsExactly("nan", "inf", "null", "word", "obj", "arr", "");
+    assertThat(letter.rejectedReasons)
         .containsExactly(
-            "nan:invalid-value",
-            "inf:invalid-value",
-            "null:invalid-value",
-            "word:invalid-value",
-            "obj:invalid-value",
-            "arr:invalid-value",
-            ":invalid-key");
-    assertThat(rejected).allSatisfy(d -> assertThat(d.value).isNotEmpty());
+            "invalid-value",
+            "invalid-value",
+            "invalid-value",
+            "invalid-value",
+            "invalid-value",
+            "invalid-value",
+            "invalid-key");
+    assertThat(letter.detail).startsWith("7 values rejected: ").contains("'word'");
+    assertThat(letter.value).isNotEmpty();
   }
 
   @Test
-  void rejectsKeysLongerThanAHundredCharacters() {
-    String longKey = "k".repeat(101);
-    parse(envelope("{\"values\": {\"" + longKey + "\": 1, \"" + "k".repeat(100) + "\": 2}}"));
+  void manyBadValuesStillMakeOneDeadLetterListingTheFirstAndCountingAll() {
+    StringBuilder values = new StringBuilder("{\"values\": {\"ok\": 1");
+    for (int i = 0; i < 5000; i++) {
+      values.append(", \"bad").append(i).append("\": null");
+    }
+    parse(envelope(values.append("}}").toString()));
 
-    assertThat(readings).extracting(r -> r.key.length()).containsExactly(100);
-    assertThat(rejected)
-        .singleElement()
-        .satisfies(
-            d -> {
-              assertThat(d.reason).isEqualTo(RejectReason.INVALID_KEY.code());
-              assertThat(d.detail).contains("101 characters");
-            });
+    assertThat(readings).extracting(r -> r.key).containsExactly("ok");
+    DeadLetter letter = onlyDeadLetter();
+    assertThat(letter.rejectedValues).isEqualTo(5000);
+    assertThat(letter.rejectedKeys).hasSize(DeadLetter.MAX_LISTED).startsWith("bad0", "bad1");
+    assertThat(letter.detail).endsWith("and " + (5000 - DeadLetter.MAX_LISTED) + " more");
+  }
+
+  @Test
+  void rejectsKeysLongerThanAHundredCharactersCountedAsPostgresCountsThem() {
+    String longKey = "k".repeat(101);
+    String emoji = "\uD83C\uDF21"; // one character, two UTF-16 units
+    parse(
+        envelope(
+            "{\"values\": {\""
+                + longKey
+                + "\": 1, \""
+                + "k".repeat(100)
+                + "\": 2, \""
+                + emoji.repeat(100)
+                + "\": 3, \""
+                + emoji.repeat(101)
+                + "\": 4}}"));
+
+    assertThat(readings).extracting(r -> r.value).containsExactly(2.0, 3.0);
+    DeadLetter letter = onlyDeadLetter();
+    assertThat(letter.rejectedReasons).containsExactly("invalid-key", "invalid-key");
+    assertThat(letter.rejectedDetails[0]).contains("101 characters");
+    assertThat(letter.rejectedDetails[1]).contains("101 characters");
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "te\\u0000mp", // NUL, refused by PostgreSQL inside COPY
+        "te\\ud800mp", // lone high surrogate
+        "te\\udc00mp", // lone low surrogate
+        "\\ud800", // lone surrogate alone
+        "x\\udbff", // high surrogate at the end
+      })
+  void rejectsKeysThatAreNotValidUnicodeOrContainNul(String escapedKey) {
+    parse(envelope("{\"values\": {\"" + escapedKey + "\": 1.5, \"temp\": 2}}"));
+
+    assertThat(readings).extracting(r -> r.key).containsExactly("temp");
+    DeadLetter letter = onlyDeadLetter();
+    assertThat(letter.reason).isEqualTo("invalid-key");
+    assertThat(letter.detail).containsAnyOf("NUL", "surrogate");
+    // What a person reads must itself be printable text.
+    assertThat(letter.detail).doesNotContain("\u0000");
+  }
+
+  @Test
+  void rejectsSurrogatesEncodedAsRawUtf8Bytes() {
+    // CESU-style bytes for U+D800, which Java would otherwise write back as '?'.
+    byte[] value = envelope("{\"values\": {\"tXXX\": 1, \"ok\": 2}}");
+    int at = new String(value, StandardCharsets.ISO_8859_1).indexOf("XXX");
+    value[at] = (byte) 0xED;
+    value[at + 1] = (byte) 0xA0;
+    value[at + 2] = (byte) 0x80;
+    parse(value);
+
+    assertThat(readings).allSatisfy(r -> assertThat(r.key).isEqualTo("ok"));
+    assertThat(onlyDeadLetter().reason).isIn("invalid-key", "not-json");
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "\u0662\u0660\u0662\u0666-03-01T11:00:00Z", // Arabic-Indic digits
+        "2026-03-01T11:00:00\uFF3A", // fullwidth Z
+        "\uFF12026-03-01T11:00:00Z", // fullwidth digit
+      })
+  void rejectsTimestampsWithCharactersOutsideAscii(String ts) {
+    parse(envelope("{\"ts\": \"" + ts + "\", \"values\": {\"t\": 1}}"));
+
+    assertThat(readings).isEmpty();
+    assertThat(onlyDeadLetter().reason).isEqualTo("invalid-timestamp");
+  }
+
+  @Test
+  void rejectsARecordWithMoreValuesThanTheCapWhole() {
+    TelemetryParser capped =
+        new TelemetryParser(
+            new ParserSettings(
+                ParserSettings.DEFAULTS.earliest(), Duration.ofDays(1), 1 << 20, null, 3),
+            Clock.fixed(NOW, ZoneOffset.UTC));
+    capped.parse(record(envelope("{\"values\": {\"a\": 1, \"b\": 2, \"c\": 3}}")), output());
+    capped.parse(
+        record(envelope("{\"values\": {\"a\": 1, \"b\": 2, \"c\": 3, \"d\": 4}}")), output());
+
+    assertThat(readings).hasSize(3);
+    DeadLetter letter = onlyDeadLetter();
+    assertThat(letter.reason).isEqualTo("too-many-values");
+    assertThat(letter.rejectedValues).isZero();
+  }
+
+  @Test
+  void findsRepeatedKeysAmongManyKeys() {
+    StringBuilder values = new StringBuilder("{\"values\": {");
+    for (int i = 0; i < 1000; i++) {
+      values.append(i == 0 ? "" : ", ").append("\"k").append(i).append("\": ").append(i);
+    }
+    values.append(", \"k3\": -3, \"k999\": -999}}");
+    parse(envelope(values.toString()));
+
+    assertThat(readings).hasSize(1000);
+    assertThat(readings.get(3).value).isEqualTo(-3);
+    assertThat(readings.get(999).value).isEqualTo(-999);
   }
 
   @ParameterizedTest
@@ -354,6 +460,11 @@ class TelemetryParserTest {
 
     assertThat(readings).isEmpty();
     assertThat(rejected).extracting(d -> d.reason).containsExactly("not-json");
+  }
+
+  private DeadLetter onlyDeadLetter() {
+    assertThat(rejected).hasSize(1);
+    return rejected.get(0);
   }
 
   private static byte[] envelope(String payload) {
