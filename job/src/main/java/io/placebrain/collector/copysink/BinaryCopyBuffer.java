@@ -44,6 +44,9 @@ public final class BinaryCopyBuffer {
   private int size;
   private int rows;
 
+  /** Where each row starts in {@link #bytes}, so a batch can be sent in parts. */
+  private int[] rowStarts = new int[1024];
+
   public BinaryCopyBuffer(int initialCapacity) {
     bytes = new byte[Math.max(64, initialCapacity)];
   }
@@ -51,6 +54,10 @@ public final class BinaryCopyBuffer {
   /** Starts a row of {@code fields} fields. */
   public void startRow(int fields) {
     ensure(2);
+    if (rows == rowStarts.length) {
+      rowStarts = Arrays.copyOf(rowStarts, rows * 2);
+    }
+    rowStarts[rows] = size;
     putShort(fields);
     rows++;
   }
@@ -113,14 +120,46 @@ public final class BinaryCopyBuffer {
 
   /** Sends the buffered rows as one complete COPY stream and ends the COPY. */
   public long sendTo(CopyIn copy) throws IOException {
+    return sendTo(copy, 0, rows);
+  }
+
+  /** Sends rows {@code from} (inclusive) to {@code to} (exclusive) as one complete COPY stream. */
+  public long sendTo(CopyIn copy, int from, int to) throws IOException {
+    int start = rowStart(from);
+    int end = rowStart(to);
     try {
       copy.writeToCopy(HEADER, 0, HEADER.length);
-      copy.writeToCopy(bytes, 0, size);
+      copy.writeToCopy(bytes, start, end - start);
       copy.writeToCopy(TRAILER, 0, TRAILER.length);
       return copy.endCopy();
     } catch (java.sql.SQLException e) {
+      if (copy.isActive()) {
+        try {
+          copy.cancelCopy();
+        } catch (java.sql.SQLException ignored) {
+          // The server already ended the COPY; the original failure is what matters.
+        }
+      }
       throw new IOException(e);
     }
+  }
+
+  /** Row {@code row} alone as a complete binary COPY stream, e.g. to keep a refused row. */
+  public byte[] rowAsCopyStream(int row) {
+    int start = rowStart(row);
+    int end = rowStart(row + 1);
+    byte[] stream = new byte[HEADER.length + end - start + TRAILER.length];
+    System.arraycopy(HEADER, 0, stream, 0, HEADER.length);
+    System.arraycopy(bytes, start, stream, HEADER.length, end - start);
+    System.arraycopy(TRAILER, 0, stream, HEADER.length + end - start, TRAILER.length);
+    return stream;
+  }
+
+  private int rowStart(int row) {
+    if (row < 0 || row > rows) {
+      throw new IndexOutOfBoundsException("row " + row + " of " + rows);
+    }
+    return row == rows ? size : rowStarts[row];
   }
 
   /** The whole COPY stream as bytes, for tests and tools. */

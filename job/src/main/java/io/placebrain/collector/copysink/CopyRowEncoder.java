@@ -23,4 +23,9 @@ public interface CopyRowEncoder<T> extends Serializable {
   default java.util.List<String> afterCommitStatements(T element) {
     return null;
   }
+
+  /** The element as text for a person, kept with a row the database refused. */
+  default String describe(T element) {
+    return String.valueOf(element);
+  }
 }

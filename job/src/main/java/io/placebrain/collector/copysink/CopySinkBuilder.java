@@ -24,6 +24,7 @@ public final class CopySinkBuilder<T> {
   private int commitAttempts = 5;
   private Duration initialBackoff = Duration.ofMillis(100);
   private Duration maxBackoff = Duration.ofSeconds(10);
+  private String rejectedRowsTable;
 
   CopySinkBuilder() {}
 
@@ -121,6 +122,19 @@ public final class CopySinkBuilder<T> {
     return this;
   }
 
+  /**
+   * Keeps rows the database refuses as data (SQLSTATE class 22, e.g. an invalid byte sequence, or
+   * 23, e.g. a check constraint) in {@code table} instead of failing the job: the writer finds each
+   * such row by splitting its batch, writes it there with the database's message in the same
+   * transaction as the accepted rows, and goes on. The table needs the columns {@code target_table,
+   * sqlstate, message, row_text} (text) and {@code row_copy} (bytea: the row as a binary COPY
+   * stream, to load again once fixed). Without this, such a row fails the job.
+   */
+  public CopySinkBuilder<T> setRejectedRowsTable(String table) {
+    this.rejectedRowsTable = table;
+    return this;
+  }
+
   public CopySink<T> build() {
     Objects.requireNonNull(connections, "connection (setConnection) is required");
     Objects.requireNonNull(table, "table is required");
@@ -139,7 +153,8 @@ public final class CopySinkBuilder<T> {
             commitAttempts,
             initialBackoff,
             maxBackoff,
-            periodicActionInterval);
+            periodicActionInterval,
+            rejectedRowsTable);
     return new CopySink<>(settings, encoder, connections, startupAction, periodicAction);
   }
 }

@@ -19,6 +19,8 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
  * @param commitAttempts attempts per commit before handing it back to Flink to retry later
  * @param initialBackoff first pause between attempts, doubled each time up to {@code maxBackoff}
  * @param periodicActionInterval how often subtask 0 runs the periodic action, if there is one
+ * @param rejectedRowsTable where rows the database refuses as data (SQLSTATE class 22 or 23) go, in
+ *     the same transaction as the rows around them, instead of failing the job; null to fail
  */
 public record CopySinkSettings(
     String table,
@@ -32,7 +34,8 @@ public record CopySinkSettings(
     int commitAttempts,
     Duration initialBackoff,
     Duration maxBackoff,
-    Duration periodicActionInterval)
+    Duration periodicActionInterval,
+    String rejectedRowsTable)
     implements Serializable {
 
   /** Quoted for SQL: {@code COPY table (columns) FROM STDIN BINARY}. */

@@ -7,6 +7,7 @@ import io.placebrain.collector.deadletter.DeadLetterSerializer;
 import io.placebrain.collector.mqtt.MqttAlertSink;
 import io.placebrain.collector.readings.ReadingRowEncoder;
 import io.placebrain.collector.readings.ReadingsStorage;
+import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.collector.telemetry.KafkaRecord;
 import io.placebrain.collector.telemetry.KafkaRecordDeserializer;
 import io.placebrain.collector.telemetry.Reading;
@@ -141,6 +142,7 @@ public final class CollectorJob {
         .setMaxBufferedRows(config.sinkMaxBufferedRows())
         .setMaxBufferedBytes(config.sinkMaxBufferedBytes())
         .setFlushInterval(config.sinkFlushInterval())
+        .setRejectedRowsTable(CollectorSchema.REJECTED_ROWS)
         .setStartupAction(ReadingsStorage.migration(config.schemaSettings()))
         .setPeriodicAction(
             ReadingsStorage.maintenance(config.schemaSettings()), Duration.ofHours(1))

@@ -25,6 +25,9 @@ public final class CollectorSchema {
 
   private static final Logger LOG = LoggerFactory.getLogger(CollectorSchema.class);
 
+  /** Rows a sink could not store because the database refused their data; see README. */
+  public static final String REJECTED_ROWS = "rejected_rows";
+
   /** Advisory lock key shared by every process that migrates this schema. */
   static final long MIGRATION_LOCK = 0x636f6c6c6563746fL; // "collecto"
 
@@ -43,6 +46,7 @@ public final class CollectorSchema {
       // Where DDL is needed, waiting for a lock is bounded: a failed start is retried.
       statement.execute("SET LOCAL lock_timeout = '30s'");
       createAlerts(statement);
+      createRejectedRows(statement);
       StorageMode mode = createReadings(connection, statement, settings);
       connection.commit();
       LOG.info(
@@ -97,6 +101,25 @@ public final class CollectorSchema {
     // Counting unresolved alerts per place reads only the active ones.
     createIndexIfMissing(
         statement, "alerts_place_active_idx", "alerts (place_id) WHERE status = 'active'");
+  }
+
+  /**
+   * Rows the database refused as data (a sink's second line of defence behind validation), kept
+   * with the database's message and the row itself so nothing accepted is lost.
+   */
+  private static void createRejectedRows(Statement statement) throws SQLException {
+    if (!exists(statement, REJECTED_ROWS)) {
+      statement.execute(
+          "CREATE TABLE "
+              + REJECTED_ROWS
+              + " ("
+              + "rejected_at timestamptz NOT NULL DEFAULT now(),"
+              + " target_table text NOT NULL,"
+              + " sqlstate text NOT NULL,"
+              + " message text NOT NULL,"
+              + " row_text text NOT NULL,"
+              + " row_copy bytea)");
+    }
   }
 
   private static StorageMode createReadings(

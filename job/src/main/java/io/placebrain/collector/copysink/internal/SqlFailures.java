@@ -50,6 +50,23 @@ public final class SqlFailures {
     }
   }
 
+  /**
+   * Whether the database refused the data itself (class 22 data exception, class 23 integrity
+   * constraint violation): the same rows fail again however often they are sent, while the rows
+   * around them are fine.
+   */
+  public static boolean isRowData(SQLException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SQLException) {
+        String state = ((SQLException) t).getSQLState();
+        if (state != null && (state.startsWith("22") || state.startsWith("23"))) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   /** Whether a COMMIT/ROLLBACK PREPARED failed because no such transaction is prepared. */
   public static boolean isUnknownPreparedTransaction(SQLException e) {
     return UNDEFINED_OBJECT.equals(e.getSQLState());

@@ -9,11 +9,13 @@ import io.placebrain.collector.copysink.committer.CopyCommittable;
 import io.placebrain.collector.copysink.internal.Backoff;
 import io.placebrain.collector.copysink.internal.Connections;
 import io.placebrain.collector.copysink.internal.PreparedTransactions;
+import io.placebrain.collector.copysink.internal.RejectedRows;
 import io.placebrain.collector.copysink.internal.SqlFailures;
 import io.placebrain.collector.copysink.internal.TransactionIds;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -52,6 +54,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Memory is bounded by the batch bounds: when the buffer is full, {@link #write} sends it before
  * accepting more, which back-pressures the job while the database is slow.
+ *
+ * <p><b>Rows the database refuses.</b> With a rejected-rows table configured, a batch that fails as
+ * data (SQLSTATE class 22 or 23: one bad row fails the whole COPY) is rolled back to a savepoint
+ * taken before it and split in halves until each refused row stands alone; accepted rows are sent
+ * again, each refused row goes to the rejected-rows table with the database's message, all in the
+ * same transaction. So one bad row never fails the job, and exactly-once holds for every row either
+ * way. The savepoint is taken only where a failure would take earlier batches of the open
+ * transaction with it, and released right after the batch.
  */
 public final class CopySinkWriter<T>
     implements StatefulSinkWriter<T, CopyWriterState>, CommittingSinkWriter<T, CopyCommittable> {
@@ -68,6 +78,12 @@ public final class CopySinkWriter<T>
   private final Counter rowsWritten;
   private final Counter batchesWritten;
   private final Counter retries;
+  private final Counter rowsRejected;
+  private final RejectedRows rejectedRows;
+
+  /** The elements behind the buffered rows, to describe a refused row; only with rejectedRows. */
+  private final List<T> bufferedElements = new ArrayList<>();
+
   private final Counter transactionsPrepared;
   private final Histogram batchLatencyMillis;
 
@@ -75,6 +91,9 @@ public final class CopySinkWriter<T>
 
   /** Statements to run after the rows written so far are committed (exactly-once only). */
   private final List<String> afterCommit = new ArrayList<>();
+
+  /** Rows of the batch being sent that went to the rejected-rows table. */
+  private int rejectedInBatch;
 
   /** Rows sent into the open transaction since the last prepare (exactly-once only). */
   private long rowsInTransaction;
@@ -120,6 +139,11 @@ public final class CopySinkWriter<T>
     rowsWritten = metrics.counter("copyRowsWritten");
     batchesWritten = metrics.counter("copyBatches");
     retries = metrics.counter("copyRetries");
+    rowsRejected = metrics.counter("copyRowsRejected");
+    rejectedRows =
+        settings.rejectedRowsTable() == null
+            ? null
+            : new RejectedRows(settings.rejectedRowsTable());
     transactionsPrepared = metrics.counter("copyTransactionsPrepared");
     batchLatencyMillis =
         metrics.histogram("copyBatchLatencyMs", new DescriptiveStatisticsHistogram(500));
@@ -130,6 +154,9 @@ public final class CopySinkWriter<T>
       connection = connectWithRetry();
       if (startupAction != null) {
         startupAction.run(connection);
+      }
+      if (rejectedRows != null) {
+        rejectedRows.checkExists(connection);
       }
       if (settings.exactlyOnce()) {
         PreparedTransactions.checkEnabled(connection, context.parallelism());
@@ -170,6 +197,9 @@ public final class CopySinkWriter<T>
       return;
     }
     encoder.encode(element, buffer);
+    if (rejectedRows != null) {
+      bufferedElements.add(element);
+    }
     if (buffer.rows() >= settings.maxBufferedRows()
         || buffer.sizeInBytes() >= settings.maxBufferedBytes()) {
       sendBuffer();
@@ -237,7 +267,7 @@ public final class CopySinkWriter<T>
           connection = connections.connect();
           connection.setAutoCommit(false);
         }
-        buffer.sendTo(connection.unwrap(PGConnection.class).getCopyAPI().copyIn(copySql));
+        sendBatch();
         if (!settings.exactlyOnce()) {
           connection.commit();
         }
@@ -278,12 +308,89 @@ public final class CopySinkWriter<T>
       }
     }
     int rows = buffer.rows();
+    // Rows written to the rejected-rows table count too: they need the commit as much.
     rowsInTransaction += settings.exactlyOnce() ? rows : 0;
-    rowsWritten.inc(rows);
+    rowsWritten.inc(rows - rejectedInBatch);
+    rowsRejected.inc(rejectedInBatch);
     batchesWritten.inc();
     batchLatencyMillis.update((System.nanoTime() - begin) / 1_000_000L);
     buffer.clear();
+    bufferedElements.clear();
     lastFlushMillis = context.timers().getCurrentProcessingTime();
+  }
+
+  /** Sends the whole buffer; with a rejected-rows table, isolates the rows the database refuses. */
+  private void sendBatch() throws SQLException, IOException {
+    rejectedInBatch = 0;
+    if (rejectedRows == null) {
+      copy(0, buffer.rows());
+      return;
+    }
+    // Without a savepoint a refused row would abort the transaction and every batch sent into it
+    // since the last checkpoint. The first batch of a transaction needs none: rolling back the
+    // whole transaction loses nothing else.
+    Savepoint before = rowsInTransaction > 0 ? connection.setSavepoint() : null;
+    try {
+      copy(0, buffer.rows());
+    } catch (SQLException | IOException e) {
+      SQLException failure = asSqlException(e);
+      if (!SqlFailures.isRowData(failure)) {
+        throw e;
+      }
+      if (before != null) {
+        connection.rollback(before);
+      } else {
+        connection.rollback();
+      }
+      isolate(0, buffer.rows(), failure);
+      return;
+    }
+    if (before != null) {
+      connection.releaseSavepoint(before);
+    }
+  }
+
+  /**
+   * Rows {@code from} to {@code to} failed together with {@code failure}: sends each half under a
+   * savepoint of its own and splits again what fails, down to single rows, which are rejected.
+   */
+  private void isolate(int from, int to, SQLException failure) throws SQLException, IOException {
+    if (to - from == 1) {
+      reject(from, failure);
+      return;
+    }
+    int middle = (from + to) >>> 1;
+    for (int[] half : new int[][] {{from, middle}, {middle, to}}) {
+      Savepoint savepoint = connection.setSavepoint();
+      try {
+        copy(half[0], half[1]);
+        connection.releaseSavepoint(savepoint);
+      } catch (SQLException | IOException e) {
+        SQLException halfFailure = asSqlException(e);
+        if (!SqlFailures.isRowData(halfFailure)) {
+          throw e;
+        }
+        connection.rollback(savepoint);
+        isolate(half[0], half[1], halfFailure);
+      }
+    }
+  }
+
+  private void reject(int row, SQLException refusal) throws SQLException {
+    String description = RejectedRows.storable(encoder.describe(bufferedElements.get(row)));
+    LOG.warn(
+        "{} refused a row ({}); it goes to {}: {}",
+        settings.table(),
+        SqlFailures.describe(refusal),
+        settings.rejectedRowsTable(),
+        description);
+    rejectedRows.insert(
+        connection, settings.table(), refusal, description, buffer.rowAsCopyStream(row));
+    rejectedInBatch++;
+  }
+
+  private void copy(int from, int to) throws SQLException, IOException {
+    buffer.sendTo(connection.unwrap(PGConnection.class).getCopyAPI().copyIn(copySql), from, to);
   }
 
   /** At least once: the rows before the statements are committed, so they can run now. */

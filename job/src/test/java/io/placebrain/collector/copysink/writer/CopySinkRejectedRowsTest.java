@@ -1,0 +1,175 @@
+package io.placebrain.collector.copysink.writer;
+
+import static io.placebrain.collector.copysink.CopySinkTestSupport.BASE_MICROS;
+import static io.placebrain.collector.copysink.CopySinkTestSupport.DEVICE;
+import static io.placebrain.collector.copysink.CopySinkTestSupport.PLACE;
+import static io.placebrain.collector.copysink.CopySinkTestSupport.builder;
+import static io.placebrain.collector.copysink.CopySinkTestSupport.connections;
+import static io.placebrain.collector.copysink.CopySinkTestSupport.reading;
+import static io.placebrain.collector.copysink.CopySinkTestSupport.writer;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.placebrain.collector.copysink.CopySinkSettings;
+import io.placebrain.collector.copysink.committer.CopyCommittable;
+import io.placebrain.collector.storage.CollectorSchema;
+import io.placebrain.collector.storage.SchemaSettings;
+import io.placebrain.collector.telemetry.Reading;
+import io.placebrain.collector.testing.FreshDatabase;
+import java.io.ByteArrayInputStream;
+import java.sql.Connection;
+import java.util.Collection;
+import java.util.OptionalLong;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.streaming.runtime.tasks.TestProcessingTimeService;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.postgresql.PGConnection;
+
+/**
+ * Rows the database refuses (a NUL in text: SQLSTATE 22021; a check constraint: 23514) never fail
+ * the writer: they land in the rejected-rows table, every other row is stored, in the same
+ * transaction, through the writer's real checkpoint cycle against a real PostgreSQL.
+ */
+class CopySinkRejectedRowsTest {
+
+  @org.junit.jupiter.api.extension.RegisterExtension
+  static final FreshDatabase DB = new FreshDatabase();
+
+  private static final double REFUSED_VALUE = -13;
+
+  private final TestProcessingTimeService timers = new TestProcessingTimeService();
+
+  @BeforeAll
+  static void createSchema() throws Exception {
+    try (Connection connection = DB.get().connect()) {
+      CollectorSchema.migrate(connection, SchemaSettings.DEFAULTS);
+    }
+    DB.get()
+        .execute(
+            "ALTER TABLE readings ADD CONSTRAINT readings_refuses_minus_13 CHECK (value <> "
+                + REFUSED_VALUE
+                + ")");
+  }
+
+  @BeforeEach
+  void emptyTables() throws Exception {
+    DB.get().execute("DELETE FROM readings");
+    DB.get().execute("DELETE FROM rejected_rows");
+  }
+
+  @ParameterizedTest
+  @EnumSource(DeliveryGuarantee.class)
+  void refusedRowsGoToTheRejectedTableAndEveryOtherRowIsStored(DeliveryGuarantee guarantee)
+      throws Exception {
+    if (guarantee == DeliveryGuarantee.NONE) {
+      return;
+    }
+    CopySinkSettings settings =
+        builder(DB.get(), guarantee)
+            .setMaxBufferedRows(8)
+            .setRejectedRowsTable("rejected_rows")
+            .build()
+            .settings();
+    try (CopySinkWriter<Reading> writer =
+        writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers)) {
+      // The first batch is clean; the second and third each hold refused rows, so a failure
+      // there would take the first batch's rows with it without the savepoint.
+      for (int i = 0; i < 24; i++) {
+        writer.write(i % 8 == 3 && i >= 8 ? nulKey(i) : reading(i), null);
+        if (i == 17) {
+          writer.write(refused(100), null);
+        }
+      }
+      writer.flush(false);
+      Collection<CopyCommittable> committables = writer.prepareCommit();
+      if (guarantee == DeliveryGuarantee.EXACTLY_ONCE) {
+        assertThat(count("readings")).as("nothing visible before the commit").isZero();
+        assertThat(count("rejected_rows")).as("rejections commit with the rows").isZero();
+        assertThat(committables).singleElement().extracting(CopyCommittable::rows).isEqualTo(25L);
+        DB.get()
+            .execute("COMMIT PREPARED '" + committables.iterator().next().transactionId() + "'");
+      } else {
+        assertThat(committables).isEmpty();
+      }
+    }
+
+    assertThat(count("readings")).isEqualTo(22);
+    assertThat(
+            DB.get()
+                .queryLong(
+                    "SELECT count(*) FROM readings WHERE value IN (11, 19, " + REFUSED_VALUE + ")"))
+        .isZero();
+    assertThat(DB.get().queryLong("SELECT count(*) FROM rejected_rows WHERE sqlstate = '22021'"))
+        .isEqualTo(2);
+    assertThat(DB.get().queryLong("SELECT count(*) FROM rejected_rows WHERE sqlstate = '23514'"))
+        .isEqualTo(1);
+    assertThat(
+            DB.get()
+                .queryLong(
+                    "SELECT count(*) FROM rejected_rows WHERE target_table = 'readings'"
+                        + " AND row_text LIKE '%ke\\\\u0000y%' AND message <> ''"))
+        .isEqualTo(2);
+    // The kept row is a complete COPY stream: once the cause is gone, it loads as it is.
+    DB.get().execute("ALTER TABLE readings DROP CONSTRAINT readings_refuses_minus_13");
+    try (Connection connection = DB.get().connect();
+        var query = connection.createStatement();
+        var result =
+            query.executeQuery("SELECT row_copy FROM rejected_rows WHERE sqlstate = '23514'")) {
+      result.next();
+      byte[] row = result.getBytes(1);
+      connection
+          .unwrap(PGConnection.class)
+          .getCopyAPI()
+          .copyIn(
+              "COPY readings (time, device_id, key, value) FROM STDIN (FORMAT binary)",
+              new ByteArrayInputStream(row));
+    } finally {
+      DB.get()
+          .execute(
+              "DELETE FROM readings WHERE value = "
+                  + REFUSED_VALUE
+                  + "; ALTER TABLE readings ADD CONSTRAINT readings_refuses_minus_13 CHECK (value <> "
+                  + REFUSED_VALUE
+                  + ")");
+    }
+  }
+
+  @org.junit.jupiter.api.Test
+  void withoutARejectedTableARefusedRowFailsTheWriterWithTheDatabaseMessage() throws Exception {
+    CopySinkSettings settings =
+        builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE).build().settings();
+    try (CopySinkWriter<Reading> writer =
+        writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers)) {
+      writer.write(nulKey(1), null);
+      assertThatThrownBy(() -> writer.flush(false)).hasMessageContaining("22021");
+    }
+  }
+
+  @org.junit.jupiter.api.Test
+  void aMissingRejectedTableFailsAtStartWithWhatToCreate() {
+    CopySinkSettings settings =
+        builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE)
+            .setRejectedRowsTable("no_such_table")
+            .build()
+            .settings();
+    assertThatThrownBy(
+            () -> writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers))
+        .hasMessageContaining("no_such_table")
+        .hasMessageContaining("row_copy bytea");
+  }
+
+  private static Reading nulKey(int sequence) {
+    return new Reading(BASE_MICROS + sequence * 1_000_000L, DEVICE, PLACE, "ke\u0000y", sequence);
+  }
+
+  private static Reading refused(int sequence) {
+    return new Reading(BASE_MICROS + sequence * 1_000_000L, DEVICE, PLACE, "seq", REFUSED_VALUE);
+  }
+
+  private static long count(String table) throws Exception {
+    return DB.get().queryLong("SELECT count(*) FROM " + table);
+  }
+}
