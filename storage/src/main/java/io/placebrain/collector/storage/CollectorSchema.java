@@ -28,6 +28,13 @@ public final class CollectorSchema {
   /** Rows a sink could not store because the database refused their data; see README. */
   public static final String REJECTED_ROWS = "rejected_rows";
 
+  /** The alerts sink's upsert procedure; see {@link #createAlertsUpsert}. */
+  public static final String ALERTS_UPSERT = "collector_upsert_alert_v1";
+
+  private static final String ALERTS_UPSERT_ARGUMENTS =
+      "(text, text, text, text, text, text, double precision, double precision, text, text, text,"
+          + " timestamptz, timestamptz)";
+
   /** Advisory lock key shared by every process that migrates this schema. */
   static final long MIGRATION_LOCK = 0x636f6c6c6563746fL; // "collecto"
 
@@ -47,6 +54,7 @@ public final class CollectorSchema {
       statement.execute("SET LOCAL lock_timeout = '30s'");
       createAlerts(statement);
       createRejectedRows(statement);
+      createAlertsUpsert(statement);
       StorageMode mode = createReadings(connection, statement, settings);
       connection.commit();
       LOG.info(
@@ -120,6 +128,53 @@ public final class CollectorSchema {
               + " row_text text NOT NULL,"
               + " row_copy bytea)");
     }
+  }
+
+  /**
+   * The alerts sink's one statement, as a procedure: the idempotent upsert, and where the database
+   * refuses the row as data (class 22 or 23), the row with the database's message into {@link
+   * #REJECTED_ROWS} instead of an error, so one bad alert row never fails the job. The exception
+   * block is a subtransaction per row; alert events are few. The name carries a version: a changed
+   * body gets a new name, so a running job's statement never changes under it.
+   */
+  private static void createAlertsUpsert(Statement statement) throws SQLException {
+    try (ResultSet rows =
+        statement.executeQuery(
+            "SELECT to_regprocedure('" + ALERTS_UPSERT + ALERTS_UPSERT_ARGUMENTS + "') IS NULL")) {
+      rows.next();
+      if (!rows.getBoolean(1)) {
+        return;
+      }
+    }
+    statement.execute(
+        "CREATE PROCEDURE "
+            + ALERTS_UPSERT
+            + "(p_id text, p_sensor_id text, p_threshold_id text, p_device_id text,"
+            + " p_place_id text, p_key text, p_value double precision,"
+            + " p_threshold_value double precision, p_threshold_type text, p_severity text,"
+            + " p_status text, p_created_at timestamptz, p_resolved_at timestamptz)"
+            + " LANGUAGE plpgsql AS $$\n"
+            + "BEGIN\n"
+            + "  INSERT INTO alerts (id, sensor_id, threshold_id, device_id, place_id, key, value,"
+            + " threshold_value, threshold_type, severity, status, created_at, resolved_at)"
+            + " VALUES (p_id::uuid, p_sensor_id::uuid, p_threshold_id::uuid, p_device_id::uuid,"
+            + " p_place_id::uuid, p_key, p_value, p_threshold_value, p_threshold_type, p_severity,"
+            + " p_status, p_created_at, p_resolved_at)"
+            // A replayed "created" never turns a resolved alert active again.
+            + " ON CONFLICT (id) DO UPDATE SET status = 'resolved', resolved_at ="
+            + " EXCLUDED.resolved_at WHERE EXCLUDED.status = 'resolved'"
+            + " AND alerts.status <> 'resolved';\n"
+            + "EXCEPTION WHEN data_exception OR integrity_constraint_violation THEN\n"
+            + "  INSERT INTO "
+            + REJECTED_ROWS
+            + " (target_table, sqlstate, message, row_text) VALUES ('alerts', SQLSTATE, SQLERRM,"
+            + " json_build_object('id', p_id, 'sensor_id', p_sensor_id, 'threshold_id',"
+            + " p_threshold_id, 'device_id', p_device_id, 'place_id', p_place_id, 'key', p_key,"
+            + " 'value', p_value, 'threshold_value', p_threshold_value, 'threshold_type',"
+            + " p_threshold_type, 'severity', p_severity, 'status', p_status, 'created_at',"
+            + " p_created_at, 'resolved_at', p_resolved_at)::text);\n"
+            + "END\n"
+            + "$$");
   }
 
   private static StorageMode createReadings(

@@ -62,6 +62,9 @@ public final class RejectedRows {
    * unstorable, likely) become {@code \\uXXXX} escapes.
    */
   public static String storable(String text) {
+    if (text == null) {
+      return null;
+    }
     StringBuilder out = null;
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
