@@ -45,6 +45,28 @@ public final class HotPathBenchmark {
     row("bare JSON token scan (floor)", median(() -> scan(records)), RECORDS, "records/s");
     row("TelemetryParser", median(() -> parse(records)), RECORDS, "records/s");
 
+    System.out.println();
+    System.out.println(
+        "Parse cost per byte by record size (values of ~100 bytes; median of " + RUNS + " runs)");
+    double perByteAtOneKib = 0;
+    for (int size : new int[] {1 << 10, 16 << 10, 256 << 10, (1 << 20) - 4096}) {
+      for (boolean bad : new boolean[] {false, true}) {
+        List<KafkaRecord> sized = sizedRecords(size, bad, Math.max(4, (8 << 20) / size));
+        long bytes = sized.stream().mapToLong(r -> r.value.length).sum();
+        double nanosPerByte = median(() -> parseAny(sized)) / (double) bytes;
+        if (size == 1 << 10 && !bad) {
+          perByteAtOneKib = nanosPerByte;
+        }
+        System.out.printf(
+            Locale.ROOT,
+            "  %8d-byte records, %-12s %8.2f ns/byte  (%.2f x the 1 KiB figure)%n",
+            sized.get(0).value.length,
+            bad ? "values bad" : "values good",
+            nanosPerByte,
+            nanosPerByte / perByteAtOneKib);
+      }
+    }
+
     TestDatabase db = TestServices.postgres().createDatabase();
     try {
       db.execute(
@@ -148,6 +170,66 @@ public final class HotPathBenchmark {
     }
     if (counts[1] > 0) {
       throw new IllegalStateException(counts[1] + " rejected");
+    }
+    return counts[0];
+  }
+
+  /**
+   * {@code count} records of about {@code size} bytes, each value about 100 bytes (a long key), so
+   * a 1 MiB record stays under the default cap of 10,000 values. Bad values are null.
+   */
+  private static List<KafkaRecord> sizedRecords(int size, boolean bad, int count) {
+    List<KafkaRecord> records = new ArrayList<>(count);
+    String place = UUID.randomUUID().toString();
+    String padding = "x".repeat(80);
+    for (int r = 0; r < count; r++) {
+      StringBuilder json =
+          new StringBuilder(size + 200)
+              .append("{\"place_id\": \"")
+              .append(place)
+              .append("\", \"device_id\": \"")
+              .append(UUID.randomUUID())
+              .append("\", \"payload\": {\"ts\": \"2026-03-01T11:59:00.123Z\", \"values\": {");
+      for (int i = 0; json.length() < size - 120; i++) {
+        json.append(i == 0 ? "" : ", ")
+            .append("\"sensor_")
+            .append(i)
+            .append('_')
+            .append(padding)
+            .append("\": ")
+            .append(bad ? "null" : String.valueOf(20.5 + i));
+      }
+      json.append("}}}");
+      records.add(
+          new KafkaRecord(
+              "t",
+              0,
+              r,
+              System.currentTimeMillis(),
+              null,
+              json.toString().getBytes(StandardCharsets.UTF_8)));
+    }
+    return records;
+  }
+
+  /** Parses, accepting rejections: the cost is what matters here. */
+  private static Object parseAny(List<KafkaRecord> records) {
+    TelemetryParser parser = new TelemetryParser(ParserSettings.DEFAULTS);
+    long[] counts = new long[1];
+    TelemetryOutput out =
+        new TelemetryOutput() {
+          @Override
+          public void reading(Reading reading) {
+            counts[0]++;
+          }
+
+          @Override
+          public void rejected(DeadLetter deadLetter) {
+            counts[0]++;
+          }
+        };
+    for (KafkaRecord record : records) {
+      parser.parse(record, out);
     }
     return counts[0];
   }

@@ -113,6 +113,39 @@ public final class SharedMiniCluster
     return parallelism;
   }
 
+  /** Checkpoints of a running job completed so far. */
+  public long completedCheckpoints(JobID job) throws Exception {
+    return miniCluster()
+        .getExecutionGraph(job)
+        .get()
+        .getCheckpointStatsSnapshot()
+        .getCounts()
+        .getNumberOfCompletedCheckpoints();
+  }
+
+  /**
+   * Waits until {@code more} checkpoints completed after this call: evidence that everything the
+   * job had read before the call went through a checkpoint (and its commits) since.
+   */
+  public void awaitMoreCheckpoints(JobID job, int more, java.time.Duration timeout)
+      throws Exception {
+    long target = completedCheckpoints(job) + more;
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (completedCheckpoints(job) < target) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(
+            "only " + completedCheckpoints(job) + " of " + target + " checkpoints completed");
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  /** Why the job last failed (it restarted or failed since), or null if it never did. */
+  public String failure(JobID job) throws Exception {
+    var info = miniCluster().getExecutionGraph(job).get().getFailureInfo();
+    return info == null ? null : info.getExceptionAsString();
+  }
+
   /** The status of a job, or null if the cluster does not know it. */
   public JobStatus status(JobID job) throws Exception {
     Collection<JobStatusMessage> jobs = miniCluster().listJobs().get();
