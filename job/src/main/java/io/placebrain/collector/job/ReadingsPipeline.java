@@ -11,6 +11,7 @@ import io.placebrain.collector.thresholds.DeviceKey;
 import io.placebrain.collector.thresholds.ThresholdEvaluator;
 import java.util.function.UnaryOperator;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -88,9 +89,7 @@ public final class ReadingsPipeline {
         .setParallelism(1);
     BroadcastStream<ControlEvent> thresholds =
         control.broadcast(
-            ThresholdEvaluator.THRESHOLDS_BY_SENSOR,
-            ThresholdEvaluator.SENSOR_BY_THRESHOLD,
-            ThresholdEvaluator.TOMBSTONES);
+            ThresholdEvaluator.BROADCAST_STATES.toArray(new MapStateDescriptor<?, ?>[0]));
 
     SingleOutputStreamOperator<Reading> evaluated =
         readings

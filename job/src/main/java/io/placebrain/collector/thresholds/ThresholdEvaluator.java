@@ -68,6 +68,18 @@ public final class ThresholdEvaluator
   public static final MapStateDescriptor<String, Long> TOMBSTONES =
       new MapStateDescriptor<>("device-tombstones", Types.STRING, Types.LONG);
 
+  /**
+   * Deleted threshold ids and when (processing time, ms) they were deleted. The threshold topics
+   * are separate partitions, so a deletion can be read before its creation (a start without state
+   * replays both topics): a created event for a remembered id is ignored.
+   */
+  public static final MapStateDescriptor<String, Long> THRESHOLD_TOMBSTONES =
+      new MapStateDescriptor<>("threshold-tombstones", Types.STRING, Types.LONG);
+
+  /** Every broadcast state of the evaluator, for {@code DataStream#broadcast}. */
+  public static final List<MapStateDescriptor<?, ?>> BROADCAST_STATES =
+      List.of(THRESHOLDS_BY_SENSOR, SENSOR_BY_THRESHOLD, TOMBSTONES, THRESHOLD_TOMBSTONES);
+
   private final AlertSettings settings;
 
   private transient MapStateDescriptor<String, Long> lastEvaluatedDescriptor;
@@ -79,6 +91,7 @@ public final class ThresholdEvaluator
   private transient Counter droppedForDeletedDevices;
   private transient volatile int thresholdsHeld;
   private transient volatile int tombstonesHeld;
+  private transient volatile int thresholdTombstonesHeld;
 
   public ThresholdEvaluator(AlertSettings settings) {
     this.settings = settings;
@@ -108,6 +121,7 @@ public final class ThresholdEvaluator
     droppedForDeletedDevices = metrics.counter("readingsOfDeletedDevicesDropped");
     metrics.gauge("thresholdsHeld", () -> thresholdsHeld);
     metrics.gauge("tombstonesHeld", () -> tombstonesHeld);
+    metrics.gauge("thresholdTombstonesHeld", () -> thresholdTombstonesHeld);
   }
 
   @Override
@@ -177,10 +191,15 @@ public final class ThresholdEvaluator
     BroadcastState<String, Threshold[]> bySensor = context.getBroadcastState(THRESHOLDS_BY_SENSOR);
     BroadcastState<String, String> sensorOf = context.getBroadcastState(SENSOR_BY_THRESHOLD);
     BroadcastState<String, Long> tombstones = context.getBroadcastState(TOMBSTONES);
+    BroadcastState<String, Long> deletedThresholds =
+        context.getBroadcastState(THRESHOLD_TOMBSTONES);
     switch (event.type) {
       case THRESHOLD_CREATED:
         if (tombstones.contains(event.deviceId)) {
           break; // a late threshold of a deleted device
+        }
+        if (deletedThresholds.contains(event.thresholdId)) {
+          break; // read after its deletion (another partition): a deleted id stays deleted
         }
         removeThreshold(bySensor, sensorOf, event.thresholdId);
         String sensor = Threshold.sensorKey(event.deviceId, event.key);
@@ -188,6 +207,7 @@ public final class ThresholdEvaluator
         sensorOf.put(event.thresholdId, sensor);
         break;
       case THRESHOLD_DELETED:
+        deletedThresholds.put(event.thresholdId, context.currentProcessingTime());
         Threshold removed = removeThreshold(bySensor, sensorOf, event.thresholdId);
         if (removed != null) {
           resolveEverywhere(removed, event.timestamp * 1000, context);
@@ -203,8 +223,10 @@ public final class ThresholdEvaluator
         throw new IllegalStateException("Unhandled control event " + event.type);
     }
     forgetOldTombstones(tombstones, context.currentProcessingTime());
+    forgetOldTombstones(deletedThresholds, context.currentProcessingTime());
     thresholdsHeld = count(sensorOf.entries());
     tombstonesHeld = count(tombstones.entries());
+    thresholdTombstonesHeld = count(deletedThresholds.entries());
   }
 
   private void deleteDevice(
@@ -275,8 +297,8 @@ public final class ThresholdEvaluator
         expired.add(entry.getKey());
       }
     }
-    for (String device : expired) {
-      tombstones.remove(device);
+    for (String id : expired) {
+      tombstones.remove(id);
     }
   }
 

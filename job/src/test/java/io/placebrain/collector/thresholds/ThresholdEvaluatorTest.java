@@ -168,6 +168,43 @@ class ThresholdEvaluatorTest {
   }
 
   @Test
+  void aDeletionReadBeforeItsCreationKeepsTheThresholdDeleted() throws Exception {
+    // A start without state replays both threshold topics: the deletion can come first.
+    open(AlertSettings.DEFAULTS);
+    harness.processBroadcastElement(
+        thresholdEvent(ControlEventType.THRESHOLD_DELETED, MAX, DEVICE, "temp"), 0);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    threshold(MAX, DEVICE, "temp", "max", 20); // an update read late: still deleted
+    reading(DEVICE, "temp", 99, 1);
+
+    assertThat(alerts()).isEmpty();
+    assertThat(harness.getBroadcastState(ThresholdEvaluator.SENSOR_BY_THRESHOLD).contains(MAX))
+        .isFalse();
+    assertThat(harness.getBroadcastState(ThresholdEvaluator.THRESHOLDS_BY_SENSOR).entries())
+        .isEmpty();
+    assertThat(stored()).hasSize(1);
+  }
+
+  @Test
+  void aDeletedThresholdIsRememberedForTheTombstoneRetention() throws Exception {
+    open(new AlertSettings(0, Duration.ZERO, Duration.ofMinutes(1), Duration.ofDays(30)));
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    harness.processBroadcastElement(
+        thresholdEvent(ControlEventType.THRESHOLD_DELETED, MAX, DEVICE, "temp"), 0);
+    harness.setProcessingTime(Duration.ofSeconds(59).toMillis());
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    assertThat(harness.getBroadcastState(ThresholdEvaluator.THRESHOLD_TOMBSTONES).contains(MAX))
+        .isTrue();
+    reading(DEVICE, "temp", 31, 1);
+    assertThat(alerts()).isEmpty();
+
+    harness.setProcessingTime(Duration.ofMinutes(2).toMillis());
+    threshold(MIN, OTHER_DEVICE, "temp", "min", 0); // any control event forgets old tombstones
+    assertThat(harness.getBroadcastState(ThresholdEvaluator.THRESHOLD_TOMBSTONES).entries())
+        .isEmpty();
+  }
+
+  @Test
   void deletedDeviceLosesThresholdsAndStateAndItsLaterReadingsAreDropped() throws Exception {
     open(AlertSettings.DEFAULTS);
     threshold(MAX, DEVICE, "temp", "max", 30);
@@ -333,11 +370,7 @@ class ThresholdEvaluatorTest {
     harness =
         new KeyedBroadcastOperatorTestHarness<>(
             new CoBroadcastWithKeyedOperator<>(
-                new ThresholdEvaluator(settings),
-                List.of(
-                    ThresholdEvaluator.THRESHOLDS_BY_SENSOR,
-                    ThresholdEvaluator.SENSOR_BY_THRESHOLD,
-                    ThresholdEvaluator.TOMBSTONES)),
+                new ThresholdEvaluator(settings), ThresholdEvaluator.BROADCAST_STATES),
             new DeviceKey(),
             Types.STRING,
             128,

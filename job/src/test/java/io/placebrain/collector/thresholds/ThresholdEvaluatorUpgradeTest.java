@@ -84,9 +84,7 @@ class ThresholdEvaluatorUpgradeTest {
   }
 
   private void restore(boolean rocksDb, Duration after) throws Exception {
-    harness =
-        EvaluatorSnapshotFixture.harness(
-            SETTINGS, EvaluatorSnapshotFixture.BROADCAST_STATES_56B151C);
+    harness = EvaluatorSnapshotFixture.harness(SETTINGS, ThresholdEvaluator.BROADCAST_STATES);
     if (rocksDb) {
       harness.setStateBackend(new EmbeddedRocksDBStateBackend());
     }
