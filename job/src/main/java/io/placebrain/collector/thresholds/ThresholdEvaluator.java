@@ -108,10 +108,14 @@ public final class ThresholdEvaluator
     lastEvaluatedDescriptor =
         new MapStateDescriptor<>("last-evaluated-micros", Types.STRING, Types.LONG);
     lastEvaluatedDescriptor.enableTimeToLive(idleSensors);
+    // Alert state never expires: dropping an active alert would leave its row active while the
+    // sensor, back in violation, opened a second one. It holds at most one entry per threshold
+    // (of the device's own thresholds, which broadcast state holds anyway), and leaves when the
+    // violation ends or the threshold or device is deleted. Versions up to 56b151c wrote this
+    // state with a TTL; Flink migrates it on restore (ThresholdEvaluatorUpgradeTest).
     alertStateDescriptor =
         new MapStateDescriptor<>(
             "alert-state-by-threshold", Types.STRING, TypeInformation.of(SensorAlertState.class));
-    alertStateDescriptor.enableTimeToLive(idleSensors);
     lastEvaluatedMicros = getRuntimeContext().getMapState(lastEvaluatedDescriptor);
     alertStates = getRuntimeContext().getMapState(alertStateDescriptor);
 
@@ -148,13 +152,21 @@ public final class ThresholdEvaluator
       return;
     }
     for (Threshold threshold : thresholds) {
-      evaluate(threshold, reading, context);
+      evaluate(threshold, reading, newest == null, context);
     }
   }
 
-  private void evaluate(Threshold threshold, Reading reading, ReadOnlyContext context)
+  /**
+   * @param afterSilence no reading of this sensor within the idle-sensor retention (or ever)
+   */
+  private void evaluate(
+      Threshold threshold, Reading reading, boolean afterSilence, ReadOnlyContext context)
       throws Exception {
     SensorAlertState state = alertStates.get(threshold.thresholdId);
+    if (state != null && !state.alertActive && afterSilence) {
+      state = null; // a violation waiting for the minimum duration does not span a silence
+      alertStates.remove(threshold.thresholdId);
+    }
     if (state == null) {
       if (!threshold.violatedBy(reading.value)) {
         return;

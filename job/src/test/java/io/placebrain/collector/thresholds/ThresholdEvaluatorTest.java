@@ -205,6 +205,38 @@ class ThresholdEvaluatorTest {
   }
 
   @Test
+  void anActiveAlertOutlivesTheIdleSensorRetention() throws Exception {
+    open(new AlertSettings(0, Duration.ZERO, Duration.ofDays(7), Duration.ofDays(1)));
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    reading(DEVICE, "temp", 31, 1);
+
+    harness.setStateTtlProcessingTime(Duration.ofDays(3).toMillis()); // silent for 3 days
+    reading(DEVICE, "temp", 33, 3 * 86_400); // back, still in violation: the same alert
+    reading(DEVICE, "temp", 20, 3 * 86_400 + 1);
+
+    List<AlertEvent> alerts = alerts();
+    assertThat(alerts).extracting(a -> a.eventType).containsExactly("created", "resolved");
+    assertThat(alerts.get(1).id).isEqualTo(alerts.get(0).id);
+  }
+
+  @Test
+  void aViolationShorterThanTheMinimumDurationStartsAgainAfterASilence() throws Exception {
+    open(new AlertSettings(0, Duration.ofSeconds(60), Duration.ofDays(7), Duration.ofDays(1)));
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    reading(DEVICE, "temp", 31, 1);
+
+    harness.setStateTtlProcessingTime(Duration.ofDays(3).toMillis());
+    reading(DEVICE, "temp", 31, 3 * 86_400); // 3 days later: the violation begins again
+    reading(DEVICE, "temp", 31, 3 * 86_400 + 59);
+    assertThat(alerts()).isEmpty();
+    reading(DEVICE, "temp", 32, 3 * 86_400 + 60);
+
+    assertThat(alerts())
+        .singleElement()
+        .satisfies(a -> assertThat(a.createdAtMicros).isEqualTo(micros(3 * 86_400 + 60)));
+  }
+
+  @Test
   void deletedDeviceLosesThresholdsAndStateAndItsLaterReadingsAreDropped() throws Exception {
     open(AlertSettings.DEFAULTS);
     threshold(MAX, DEVICE, "temp", "max", 30);

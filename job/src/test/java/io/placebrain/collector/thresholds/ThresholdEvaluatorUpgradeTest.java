@@ -83,6 +83,26 @@ class ThresholdEvaluatorUpgradeTest {
         .containsExactly(DEVICE, OTHER_DEVICE, DEVICE);
   }
 
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void anActiveAlertRestoredFromCommit56b151cOutlivesTheIdleSensorRetention(boolean rocksDb)
+      throws Exception {
+    // The snapshot's job kept alert state 30 days after a sensor's last reading.
+    restore(rocksDb, Duration.ofDays(45));
+
+    harness.processElement(reading(DEVICE, "temp", 40, 200), 0); // still in violation
+    harness.processElement(reading(DEVICE, "temp", 25, 300), 0);
+
+    assertThat(alerts())
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.eventType).isEqualTo("resolved");
+              assertThat(a.id).isEqualTo(alertId(MAX, DEVICE, "temp", 30, micros(1)));
+              assertThat(a.resolvedAtMicros).isEqualTo(micros(300));
+            });
+  }
+
   private void restore(boolean rocksDb, Duration after) throws Exception {
     harness = EvaluatorSnapshotFixture.harness(SETTINGS, ThresholdEvaluator.BROADCAST_STATES);
     if (rocksDb) {
