@@ -6,8 +6,11 @@ import io.placebrain.collector.telemetry.Reading;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.BroadcastState;
@@ -15,10 +18,11 @@ import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ReadOnlyBroadcastState;
 import org.apache.flink.api.common.state.StateTtlConfig;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -39,10 +43,12 @@ import org.apache.flink.util.OutputTag;
  *       threshold raises nothing.
  *   <li>Alert ids are name-based UUIDs of threshold, device, key and the time the violation began,
  *       so a replay after a failure produces the same ids.
- *   <li>A deleted threshold resolves its active alerts. A deleted device loses its thresholds and
- *       alert state, its readings still in flight are dropped, and a deletion marker goes down the
- *       readings path so its stored readings and alerts are deleted once everything before it is
- *       committed.
+ *   <li>A deleted threshold resolves its active alerts, and its id is remembered so a creation read
+ *       after the deletion does not revive it. A deleted device loses its thresholds (on the
+ *       broadcast side) and its alert state (when its deletion marker arrives on the keyed side,
+ *       from {@link DeviceDeletionMarkers}); its readings still in flight are dropped, and the
+ *       marker goes on down the readings path so its stored readings and alerts are deleted once
+ *       everything before it is committed.
  * </ul>
  *
  * <p>Main output: readings to store (and deletion markers). Side output {@link #ALERTS}: alert
@@ -86,6 +92,15 @@ public final class ThresholdEvaluator
   private transient MapStateDescriptor<String, SensorAlertState> alertStateDescriptor;
   private transient MapState<String, Long> lastEvaluatedMicros;
   private transient MapState<String, SensorAlertState> alertStates;
+
+  /** Set when the device's deletion marker passed (keyed tombstone, kept for the retention). */
+  private transient ValueState<Long> deletedAt;
+
+  /** The threshold ids of each device: derived from broadcast state, built on first use. */
+  private transient Map<String, Set<String>> thresholdIdsByDevice;
+
+  private transient int thresholdCount;
+
   private transient Counter created;
   private transient Counter resolved;
   private transient Counter droppedForDeletedDevices;
@@ -118,6 +133,14 @@ public final class ThresholdEvaluator
             "alert-state-by-threshold", Types.STRING, TypeInformation.of(SensorAlertState.class));
     lastEvaluatedMicros = getRuntimeContext().getMapState(lastEvaluatedDescriptor);
     alertStates = getRuntimeContext().getMapState(alertStateDescriptor);
+    ValueStateDescriptor<Long> deletedAtDescriptor =
+        new ValueStateDescriptor<>("device-deleted-at", Types.LONG);
+    deletedAtDescriptor.enableTimeToLive(
+        StateTtlConfig.newBuilder(settings.tombstoneRetention())
+            .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
+            .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+            .build());
+    deletedAt = getRuntimeContext().getState(deletedAtDescriptor);
 
     var metrics = getRuntimeContext().getMetricGroup();
     created = metrics.counter("alertsCreated");
@@ -131,15 +154,25 @@ public final class ThresholdEvaluator
   @Override
   public void processElement(Reading reading, ReadOnlyContext context, Collector<Reading> out)
       throws Exception {
+    if (reading.deviceDeletion) {
+      deleteKeyedState(context, out, reading);
+      return;
+    }
     String device = context.getCurrentKey();
     ReadOnlyBroadcastState<String, Long> tombstones = context.getBroadcastState(TOMBSTONES);
     if (tombstones.contains(device)) {
       droppedForDeletedDevices.inc();
       return;
     }
+    Long newest = lastEvaluatedMicros.get(reading.key);
+    // The deletion marker clears the newest-reading times, so only a sensor without one can
+    // belong to a device whose marker came before its broadcast deletion.
+    if (newest == null && deletedAt.value() != null) {
+      droppedForDeletedDevices.inc();
+      return;
+    }
     out.collect(reading);
 
-    Long newest = lastEvaluatedMicros.get(reading.key);
     if (newest != null && reading.timeMicros < newest) {
       return; // stored, but too old to change alert state
     }
@@ -197,6 +230,20 @@ public final class ThresholdEvaluator
     alertStates.put(threshold.thresholdId, state);
   }
 
+  /**
+   * The device's deletion marker, on the keyed input (see {@link DeviceDeletionMarkers}): clears
+   * this one device's state, remembers the deletion (so readings that follow are dropped even if
+   * the broadcast deletion has not arrived yet) and passes the marker on behind the device's last
+   * readings. Its cost depends on this device's state only.
+   */
+  private void deleteKeyedState(ReadOnlyContext context, Collector<Reading> out, Reading marker)
+      throws Exception {
+    alertStates.clear();
+    lastEvaluatedMicros.clear();
+    deletedAt.update(context.currentProcessingTime());
+    out.collect(marker);
+  }
+
   @Override
   public void processBroadcastElement(ControlEvent event, Context context, Collector<Reading> out)
       throws Exception {
@@ -205,6 +252,9 @@ public final class ThresholdEvaluator
     BroadcastState<String, Long> tombstones = context.getBroadcastState(TOMBSTONES);
     BroadcastState<String, Long> deletedThresholds =
         context.getBroadcastState(THRESHOLD_TOMBSTONES);
+    if (thresholdIdsByDevice == null) {
+      indexThresholdsByDevice(sensorOf);
+    }
     switch (event.type) {
       case THRESHOLD_CREATED:
         if (tombstones.contains(event.deviceId)) {
@@ -217,6 +267,10 @@ public final class ThresholdEvaluator
         String sensor = Threshold.sensorKey(event.deviceId, event.key);
         bySensor.put(sensor, with(bySensor.get(sensor), Threshold.of(event)));
         sensorOf.put(event.thresholdId, sensor);
+        thresholdIdsByDevice
+            .computeIfAbsent(event.deviceId, d -> new HashSet<>())
+            .add(event.thresholdId);
+        thresholdCount++;
         break;
       case THRESHOLD_DELETED:
         deletedThresholds.put(event.thresholdId, context.currentProcessingTime());
@@ -228,7 +282,7 @@ public final class ThresholdEvaluator
       case DEVICE_DELETED:
       case DEVICES_BULK_DELETED:
         for (String device : event.deletedDevices()) {
-          deleteDevice(device, bySensor, sensorOf, tombstones, context, out);
+          deleteDevice(device, bySensor, sensorOf, tombstones, context);
         }
         break;
       default:
@@ -236,52 +290,28 @@ public final class ThresholdEvaluator
     }
     forgetOldTombstones(tombstones, context.currentProcessingTime());
     forgetOldTombstones(deletedThresholds, context.currentProcessingTime());
-    thresholdsHeld = count(sensorOf.entries());
+    thresholdsHeld = thresholdCount;
     tombstonesHeld = count(tombstones.entries());
     thresholdTombstonesHeld = count(deletedThresholds.entries());
   }
 
+  /**
+   * The broadcast half of a device's deletion: its thresholds (found through {@link
+   * #thresholdIdsByDevice}) and a tombstone. Its keyed state is cleared by the device's marker on
+   * the keyed input, so the cost does not depend on how many devices the state holds.
+   */
   private void deleteDevice(
       String device,
       BroadcastState<String, Threshold[]> bySensor,
       BroadcastState<String, String> sensorOf,
       BroadcastState<String, Long> tombstones,
-      Context context,
-      Collector<Reading> out)
+      Context context)
       throws Exception {
-    List<String> ids = new ArrayList<>();
-    for (Map.Entry<String, String> entry : sensorOf.entries()) {
-      if (entry.getValue().startsWith(device + '/')) {
-        ids.add(entry.getKey());
-      }
-    }
-    for (String id : ids) {
+    Set<String> ids = thresholdIdsByDevice.get(device);
+    for (String id : ids == null ? List.<String>of() : List.copyOf(ids)) {
       removeThreshold(bySensor, sensorOf, id);
     }
     tombstones.put(device, context.currentProcessingTime());
-    context.applyToKeyedState(
-        alertStateDescriptor,
-        (key, state) -> {
-          if (key.equals(device)) {
-            state.clear();
-          }
-        });
-    context.applyToKeyedState(
-        lastEvaluatedDescriptor,
-        (key, state) -> {
-          if (key.equals(device)) {
-            state.clear();
-          }
-        });
-    // Only the instance that owns the device's key emits the marker, so it follows the device's
-    // readings through the same sink subtask.
-    var task = getRuntimeContext().getTaskInfo();
-    int owner =
-        KeyGroupRangeAssignment.assignKeyToParallelOperator(
-            device, task.getMaxNumberOfParallelSubtasks(), task.getNumberOfParallelSubtasks());
-    if (owner == task.getIndexOfThisSubtask()) {
-      out.collect(Reading.deletionOf(UUID.fromString(device)));
-    }
   }
 
   private void resolveEverywhere(Threshold threshold, long atMicros, Context context)
@@ -314,7 +344,26 @@ public final class ThresholdEvaluator
     }
   }
 
-  private static Threshold removeThreshold(
+  /**
+   * Builds {@link #thresholdIdsByDevice} from broadcast state, once per task start (the index is
+   * derived, so savepoints keep their shape).
+   */
+  private void indexThresholdsByDevice(BroadcastState<String, String> sensorOf) throws Exception {
+    thresholdIdsByDevice = new HashMap<>();
+    thresholdCount = 0;
+    for (Map.Entry<String, String> entry : sensorOf.entries()) {
+      thresholdIdsByDevice
+          .computeIfAbsent(deviceOfSensor(entry.getValue()), d -> new HashSet<>())
+          .add(entry.getKey());
+      thresholdCount++;
+    }
+  }
+
+  private static String deviceOfSensor(String sensor) {
+    return sensor.substring(0, sensor.indexOf('/'));
+  }
+
+  private Threshold removeThreshold(
       BroadcastState<String, Threshold[]> bySensor,
       BroadcastState<String, String> sensorOf,
       String thresholdId)
@@ -324,6 +373,15 @@ public final class ThresholdEvaluator
       return null;
     }
     sensorOf.remove(thresholdId);
+    thresholdCount--;
+    String device = deviceOfSensor(sensor);
+    Set<String> ofDevice = thresholdIdsByDevice.get(device);
+    if (ofDevice != null) {
+      ofDevice.remove(thresholdId);
+      if (ofDevice.isEmpty()) {
+        thresholdIdsByDevice.remove(device);
+      }
+    }
     Threshold[] thresholds = bySensor.get(sensor);
     Threshold removed = null;
     List<Threshold> kept = new ArrayList<>();

@@ -243,11 +243,9 @@ class ThresholdEvaluatorTest {
     threshold(MIN, OTHER_DEVICE, "temp", "min", 0);
     reading(DEVICE, "temp", 31, 1);
 
-    ControlEvent deleted = new ControlEvent();
-    deleted.type = ControlEventType.DEVICE_DELETED;
-    deleted.deviceId = DEVICE;
-    harness.processBroadcastElement(deleted, 0);
+    harness.processBroadcastElement(deviceDeleted(DEVICE), 0);
     reading(DEVICE, "temp", 50, 2); // in flight after the deletion
+    marker(DEVICE);
     reading(OTHER_DEVICE, "temp", 5, 2);
 
     assertThat(alerts()).extracting(a -> a.eventType).containsExactly("created");
@@ -266,12 +264,81 @@ class ThresholdEvaluatorTest {
                 .contains(DEVICE + "/temp"))
         .isFalse();
     assertThat(harness.getBroadcastState(ThresholdEvaluator.TOMBSTONES).contains(DEVICE)).isTrue();
-    assertThat(
-            ((org.apache.flink.runtime.state.heap.HeapKeyedStateBackend<?>)
-                    harness.getOperator().getKeyedStateBackend())
-                .numKeyValueStateEntries())
+    assertThat(keysWithState("alert-state-by-threshold")).isEmpty();
+    assertThat(keysWithState("last-evaluated-micros"))
         .as("only the other device's state is left")
-        .isEqualTo(1);
+        .containsExactly(OTHER_DEVICE);
+  }
+
+  @Test
+  void theBroadcastDeletionTouchesNoKeyedStateTheMarkerClearsItsDeviceOnly() throws Exception {
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    threshold(MIN, DEVICE, "hum", "min", 10);
+    threshold(MAX.replace('1', '3'), OTHER_DEVICE, "temp", "max", 30);
+    reading(DEVICE, "temp", 31, 1);
+    reading(OTHER_DEVICE, "temp", 31, 1);
+
+    harness.processBroadcastElement(deviceDeleted(DEVICE), 0);
+    assertThat(harness.getBroadcastState(ThresholdEvaluator.SENSOR_BY_THRESHOLD).entries())
+        .extracting(e -> e.getKey())
+        .containsExactly(MAX.replace('1', '3'));
+    assertThat(keysWithState("alert-state-by-threshold"))
+        .as("keyed state waits for the marker")
+        .containsExactlyInAnyOrder(DEVICE, OTHER_DEVICE);
+    assertThat(stored()).noneMatch(r -> r.deviceDeletion);
+
+    marker(DEVICE);
+    assertThat(keysWithState("alert-state-by-threshold")).containsExactly(OTHER_DEVICE);
+    assertThat(keysWithState("last-evaluated-micros")).containsExactly(OTHER_DEVICE);
+    assertThat(stored()).filteredOn(r -> r.deviceDeletion).hasSize(1);
+  }
+
+  @Test
+  void aMarkerAheadOfItsBroadcastDeletionStillDropsTheDevicesLaterReadings() throws Exception {
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    reading(DEVICE, "temp", 20, 1);
+
+    marker(DEVICE); // the two paths from the control task are not ordered with each other
+    reading(DEVICE, "temp", 31, 2);
+    reading(DEVICE, "hum", 31, 2);
+    harness.processBroadcastElement(deviceDeleted(DEVICE), 0);
+    reading(DEVICE, "temp", 31, 3);
+
+    assertThat(alerts()).isEmpty();
+    assertThat(stored()).extracting(r -> r.deviceDeletion).containsExactly(false, true);
+    assertThat(harness.getBroadcastState(ThresholdEvaluator.THRESHOLDS_BY_SENSOR).entries())
+        .isEmpty();
+  }
+
+  @Test
+  void aBulkDeletionCostsTheSameHoweverManyDevicesTheStateHolds() throws Exception {
+    // 1,000 of 50,000 devices: a scan of all keyed state per deleted device would visit 10^8.
+    open(AlertSettings.DEFAULTS);
+    List<String> devices = new ArrayList<>();
+    for (int i = 0; i < 50_000; i++) {
+      String device = UUID.randomUUID().toString();
+      devices.add(device);
+      threshold(UUID.randomUUID().toString(), device, "temp", "max", 30);
+      reading(device, "temp", 31, 1);
+    }
+    ControlEvent bulk = new ControlEvent();
+    bulk.type = ControlEventType.DEVICES_BULK_DELETED;
+    bulk.deviceIds = devices.subList(0, 1_000).toArray(new String[0]);
+
+    long start = System.nanoTime();
+    harness.processBroadcastElement(bulk, 0);
+    for (String device : bulk.deviceIds) {
+      marker(device);
+    }
+    Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+    assertThat(took).as("took %s", took).isLessThan(Duration.ofSeconds(5));
+    assertThat(harness.getBroadcastState(ThresholdEvaluator.SENSOR_BY_THRESHOLD).entries())
+        .hasSize(49_000);
+    assertThat(keysWithState("alert-state-by-threshold")).hasSize(49_000);
+    assertThat(stored()).filteredOn(r -> r.deviceDeletion).hasSize(1_000);
   }
 
   @Test
@@ -281,6 +348,8 @@ class ThresholdEvaluatorTest {
     bulk.type = ControlEventType.DEVICES_BULK_DELETED;
     bulk.deviceIds = new String[] {DEVICE, OTHER_DEVICE};
     harness.processBroadcastElement(bulk, 0);
+    marker(DEVICE);
+    marker(OTHER_DEVICE);
     reading(DEVICE, "temp", 1, 1);
     reading(OTHER_DEVICE, "temp", 1, 1);
 
@@ -385,6 +454,30 @@ class ThresholdEvaluatorTest {
       harness.close();
     }
     harness = null;
+  }
+
+  private static ControlEvent deviceDeleted(String device) {
+    ControlEvent deleted = new ControlEvent();
+    deleted.type = ControlEventType.DEVICE_DELETED;
+    deleted.deviceId = device;
+    deleted.placeId = PLACE;
+    return deleted;
+  }
+
+  /** The device's deletion marker on the keyed input, as {@link DeviceDeletionMarkers} makes it. */
+  private void marker(String device) throws Exception {
+    harness.processElement(Reading.deletionOf(UUID.fromString(device)), 0);
+  }
+
+  private List<String> keysWithState(String state) {
+    List<String> keys = new ArrayList<>();
+    harness
+        .getOperator()
+        .getKeyedStateBackend()
+        .<org.apache.flink.runtime.state.VoidNamespace>getKeys(
+            state, org.apache.flink.runtime.state.VoidNamespace.INSTANCE)
+        .forEach(k -> keys.add((String) k));
+    return keys;
   }
 
   private static boolean owns(String device, int parallelism, int subtask) {
