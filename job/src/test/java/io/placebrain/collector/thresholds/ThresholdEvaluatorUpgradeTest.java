@@ -20,6 +20,9 @@ import io.placebrain.collector.telemetry.Reading;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.checkpoint.SavepointType;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
@@ -100,6 +103,46 @@ class ThresholdEvaluatorUpgradeTest {
               assertThat(a.eventType).isEqualTo("resolved");
               assertThat(a.id).isEqualTo(alertId(MAX, DEVICE, "temp", 30, micros(1)));
               assertThat(a.resolvedAtMicros).isEqualTo(micros(300));
+            });
+  }
+
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void aSavepointOfTheUpgradedEvaluatorRestoresAgain(boolean rocksDb) throws Exception {
+    restore(rocksDb, Duration.ofHours(1));
+    harness.processBroadcastElement(
+        EvaluatorSnapshotFixture.event(
+            io.placebrain.collector.control.ControlEventType.THRESHOLD_DELETED,
+            HUM,
+            OTHER_DEVICE,
+            "hum"),
+        0);
+    OperatorSubtaskState savepoint =
+        harness
+            .snapshotWithLocalState(
+                2, WRITTEN_AT_MS, SavepointType.savepoint(SavepointFormatType.CANONICAL))
+            .getJobManagerOwnedState();
+    harness.close();
+
+    harness = EvaluatorSnapshotFixture.harness(SETTINGS, ThresholdEvaluator.BROADCAST_STATES);
+    if (rocksDb) {
+      harness.setStateBackend(new EmbeddedRocksDBStateBackend());
+    }
+    harness.initializeState(savepoint);
+    harness.open();
+    harness.processBroadcastElement(
+        EvaluatorSnapshotFixture.threshold(HUM, OTHER_DEVICE, "hum", "max", 80), 0);
+    harness.processElement(reading(OTHER_DEVICE, "hum", 99, 500), 0);
+    harness.processElement(reading(DEVICE, "temp", 29, 100), 0);
+
+    assertThat(harness.getBroadcastState(ThresholdEvaluator.THRESHOLD_TOMBSTONES).contains(HUM))
+        .isTrue();
+    assertThat(alerts())
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.eventType).isEqualTo("resolved");
+              assertThat(a.id).isEqualTo(alertId(MAX, DEVICE, "temp", 30, micros(1)));
             });
   }
 
