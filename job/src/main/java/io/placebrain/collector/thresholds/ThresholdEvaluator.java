@@ -88,7 +88,6 @@ public final class ThresholdEvaluator
 
   private final AlertSettings settings;
 
-  private transient MapStateDescriptor<String, Long> lastEvaluatedDescriptor;
   private transient MapStateDescriptor<String, SensorAlertState> alertStateDescriptor;
   private transient MapState<String, Long> lastEvaluatedMicros;
   private transient MapState<String, SensorAlertState> alertStates;
@@ -120,7 +119,7 @@ public final class ThresholdEvaluator
             .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
             .build();
     // Sensors that stop reporting are forgotten after a while, so state does not grow forever.
-    lastEvaluatedDescriptor =
+    MapStateDescriptor<String, Long> lastEvaluatedDescriptor =
         new MapStateDescriptor<>("last-evaluated-micros", Types.STRING, Types.LONG);
     lastEvaluatedDescriptor.enableTimeToLive(idleSensors);
     // Alert state never expires: dropping an active alert would leave its row active while the

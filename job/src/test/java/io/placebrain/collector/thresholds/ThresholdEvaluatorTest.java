@@ -62,6 +62,9 @@ class ThresholdEvaluatorTest {
     assertThat(created.resolvedAtMicros).isNull();
     assertThat(alerts.get(1).resolvedAtMicros).isEqualTo(micros(4));
     assertThat(stored()).hasSize(4);
+    assertThat(keysWithState("alert-state-by-threshold"))
+        .as("alert state holds only sensors in violation")
+        .isEmpty();
   }
 
   @Test
