@@ -100,6 +100,9 @@ public final class ThresholdEvaluator
 
   private transient int thresholdCount;
 
+  /** Processing time of the next removal of expired tombstones. */
+  private transient long nextPruneAt;
+
   private transient Counter created;
   private transient Counter resolved;
   private transient Counter droppedForDeletedDevices;
@@ -272,6 +275,9 @@ public final class ThresholdEvaluator
         thresholdCount++;
         break;
       case THRESHOLD_DELETED:
+        if (!deletedThresholds.contains(event.thresholdId)) {
+          thresholdTombstonesHeld++;
+        }
         deletedThresholds.put(event.thresholdId, context.currentProcessingTime());
         Threshold removed = removeThreshold(bySensor, sensorOf, event.thresholdId);
         if (removed != null) {
@@ -287,11 +293,14 @@ public final class ThresholdEvaluator
       default:
         throw new IllegalStateException("Unhandled control event " + event.type);
     }
-    forgetOldTombstones(tombstones, context.currentProcessingTime());
-    forgetOldTombstones(deletedThresholds, context.currentProcessingTime());
+    long now = context.currentProcessingTime();
+    if (now >= nextPruneAt) {
+      // Now and then rather than per event, so a burst of events costs no scan per event.
+      tombstonesHeld = forgetOldTombstones(tombstones, now);
+      thresholdTombstonesHeld = forgetOldTombstones(deletedThresholds, now);
+      nextPruneAt = now + Math.min(60_000L, settings.tombstoneRetention().toMillis() / 10);
+    }
     thresholdsHeld = thresholdCount;
-    tombstonesHeld = count(tombstones.entries());
-    thresholdTombstonesHeld = count(deletedThresholds.entries());
   }
 
   /**
@@ -309,6 +318,9 @@ public final class ThresholdEvaluator
     Set<String> ids = thresholdIdsByDevice.get(device);
     for (String id : ids == null ? List.<String>of() : List.copyOf(ids)) {
       removeThreshold(bySensor, sensorOf, id);
+    }
+    if (!tombstones.contains(device)) {
+      tombstonesHeld++;
     }
     tombstones.put(device, context.currentProcessingTime());
   }
@@ -329,18 +341,23 @@ public final class ThresholdEvaluator
         });
   }
 
-  private void forgetOldTombstones(BroadcastState<String, Long> tombstones, long now)
+  /** Removes tombstones older than the retention; returns how many are left. */
+  private int forgetOldTombstones(BroadcastState<String, Long> tombstones, long now)
       throws Exception {
     long limit = now - settings.tombstoneRetention().toMillis();
     List<String> expired = new ArrayList<>();
+    int left = 0;
     for (Map.Entry<String, Long> entry : tombstones.entries()) {
       if (entry.getValue() < limit) {
         expired.add(entry.getKey());
+      } else {
+        left++;
       }
     }
     for (String id : expired) {
       tombstones.remove(id);
     }
+    return left;
   }
 
   /**
@@ -406,14 +423,6 @@ public final class ThresholdEvaluator
     Threshold[] thresholds = Arrays.copyOf(existing, existing.length + 1);
     thresholds[existing.length] = added;
     return thresholds;
-  }
-
-  private static int count(Iterable<?> entries) {
-    int count = 0;
-    for (Object ignored : entries) {
-      count++;
-    }
-    return count;
   }
 
   static String alertId(Threshold threshold, long violationStartMicros) {

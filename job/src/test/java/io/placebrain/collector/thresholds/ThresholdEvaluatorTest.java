@@ -328,11 +328,15 @@ class ThresholdEvaluatorTest {
     }
     ControlEvent bulk = new ControlEvent();
     bulk.type = ControlEventType.DEVICES_BULK_DELETED;
-    bulk.deviceIds = devices.subList(0, 1_000).toArray(new String[0]);
+    bulk.deviceIds = devices.subList(0, 500).toArray(new String[0]);
 
     long start = System.nanoTime();
     harness.processBroadcastElement(bulk, 0);
-    for (String device : bulk.deviceIds) {
+    for (String device : devices.subList(500, 1_000)) { // and as many one by one
+      harness.setProcessingTime(harness.getProcessingTime() + 100);
+      harness.processBroadcastElement(deviceDeleted(device), 0);
+    }
+    for (String device : devices.subList(0, 1_000)) {
       marker(device);
     }
     Duration took = Duration.ofNanos(System.nanoTime() - start);
