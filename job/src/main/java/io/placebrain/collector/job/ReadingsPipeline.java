@@ -7,10 +7,12 @@ import io.placebrain.collector.telemetry.ParserSettings;
 import io.placebrain.collector.telemetry.Reading;
 import io.placebrain.collector.telemetry.TelemetryParseFunction;
 import io.placebrain.collector.thresholds.AlertSettings;
+import io.placebrain.collector.thresholds.DeviceDeletionMarkers;
 import io.placebrain.collector.thresholds.DeviceKey;
 import io.placebrain.collector.thresholds.ThresholdEvaluator;
 import java.util.function.UnaryOperator;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.streaming.api.datastream.BroadcastStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -20,8 +22,9 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * The job's topology:
  *
  * <pre>
- * telemetry ─► parse/validate ─► keyBy(device) ─► evaluate ─► COPY sink ─► readings
- * devices.* ─► control events ─► broadcast ─────────┘     └─► alerts ─► alerts table, MQTT
+ * telemetry ─► parse/validate ──────────────────┬─► keyBy(device) ─► evaluate ─► COPY sink ─► readings
+ * devices.* ─► control events ─┬─► markers ─────┘                       ▲  └─► alerts ─► alerts table, MQTT
+ *                              └─► broadcast ───────────────────────────┘
  * rejected records ─► dead-letter topics
  * </pre>
  *
@@ -37,6 +40,7 @@ public final class ReadingsPipeline {
   public static final String PARSE_UID = "telemetry-parse";
   public static final String CONTROL_SOURCE_UID = "control-source";
   public static final String CONTROL_PARSE_UID = "control-parse";
+  public static final String DELETION_MARKERS_UID = "device-deletion-markers";
   public static final String EVALUATOR_UID = "threshold-evaluator";
   public static final String READINGS_SINK_UID = "readings-copy-sink";
   public static final String DEAD_LETTER_SINK_UID = "telemetry-dead-letter-sink";
@@ -88,12 +92,19 @@ public final class ReadingsPipeline {
         .setParallelism(1);
     BroadcastStream<ControlEvent> thresholds =
         control.broadcast(
-            ThresholdEvaluator.THRESHOLDS_BY_SENSOR,
-            ThresholdEvaluator.SENSOR_BY_THRESHOLD,
-            ThresholdEvaluator.TOMBSTONES);
+            ThresholdEvaluator.BROADCAST_STATES.toArray(new MapStateDescriptor<?, ?>[0]));
+
+    // Each deleted device's marker goes to the evaluator instance that holds the device's state.
+    DataStream<Reading> deletionMarkers =
+        control
+            .flatMap(new DeviceDeletionMarkers())
+            .uid(DELETION_MARKERS_UID)
+            .name("Device deletion markers")
+            .setParallelism(1);
 
     SingleOutputStreamOperator<Reading> evaluated =
         readings
+            .union(deletionMarkers)
             .keyBy(new DeviceKey())
             .connect(thresholds)
             .process(new ThresholdEvaluator(alertSettings))

@@ -11,8 +11,9 @@ import java.time.Duration;
  *     time): readings that violate for a shorter time raise nothing
  * @param tombstoneRetention how long a deleted device is remembered, so readings still in flight
  *     are dropped
- * @param idleSensorRetention evaluation state of a sensor that stops reporting is dropped after
- *     this long without a reading
+ * @param idleSensorRetention the newest-reading time of a sensor that stops reporting is dropped
+ *     after this long without a reading (a violation shorter than {@code minDuration} then begins
+ *     again); an active alert is never dropped
  */
 public record AlertSettings(
     double deadband,

@@ -6,8 +6,11 @@ import io.placebrain.collector.telemetry.Reading;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.BroadcastState;
@@ -15,10 +18,11 @@ import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ReadOnlyBroadcastState;
 import org.apache.flink.api.common.state.StateTtlConfig;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -39,10 +43,12 @@ import org.apache.flink.util.OutputTag;
  *       threshold raises nothing.
  *   <li>Alert ids are name-based UUIDs of threshold, device, key and the time the violation began,
  *       so a replay after a failure produces the same ids.
- *   <li>A deleted threshold resolves its active alerts. A deleted device loses its thresholds and
- *       alert state, its readings still in flight are dropped, and a deletion marker goes down the
- *       readings path so its stored readings and alerts are deleted once everything before it is
- *       committed.
+ *   <li>A deleted threshold resolves its active alerts, and its id is remembered so a creation read
+ *       after the deletion does not revive it. A deleted device loses its thresholds (on the
+ *       broadcast side) and its alert state (when its deletion marker arrives on the keyed side,
+ *       from {@link DeviceDeletionMarkers}); its readings still in flight are dropped, and the
+ *       marker goes on down the readings path so its stored readings and alerts are deleted once
+ *       everything before it is committed.
  * </ul>
  *
  * <p>Main output: readings to store (and deletion markers). Side output {@link #ALERTS}: alert
@@ -68,17 +74,41 @@ public final class ThresholdEvaluator
   public static final MapStateDescriptor<String, Long> TOMBSTONES =
       new MapStateDescriptor<>("device-tombstones", Types.STRING, Types.LONG);
 
+  /**
+   * Deleted threshold ids and when (processing time, ms) they were deleted. The threshold topics
+   * are separate partitions, so a deletion can be read before its creation (a start without state
+   * replays both topics): a created event for a remembered id is ignored.
+   */
+  public static final MapStateDescriptor<String, Long> THRESHOLD_TOMBSTONES =
+      new MapStateDescriptor<>("threshold-tombstones", Types.STRING, Types.LONG);
+
+  /** Every broadcast state of the evaluator, for {@code DataStream#broadcast}. */
+  public static final List<MapStateDescriptor<?, ?>> BROADCAST_STATES =
+      List.of(THRESHOLDS_BY_SENSOR, SENSOR_BY_THRESHOLD, TOMBSTONES, THRESHOLD_TOMBSTONES);
+
   private final AlertSettings settings;
 
-  private transient MapStateDescriptor<String, Long> lastEvaluatedDescriptor;
   private transient MapStateDescriptor<String, SensorAlertState> alertStateDescriptor;
   private transient MapState<String, Long> lastEvaluatedMicros;
   private transient MapState<String, SensorAlertState> alertStates;
+
+  /** Set when the device's deletion marker passed (keyed tombstone, kept for the retention). */
+  private transient ValueState<Long> deletedAt;
+
+  /** The threshold ids of each device: derived from broadcast state, built on first use. */
+  private transient Map<String, Set<String>> thresholdIdsByDevice;
+
+  private transient int thresholdCount;
+
+  /** Processing time of the next removal of expired tombstones. */
+  private transient long nextPruneAt;
+
   private transient Counter created;
   private transient Counter resolved;
   private transient Counter droppedForDeletedDevices;
   private transient volatile int thresholdsHeld;
   private transient volatile int tombstonesHeld;
+  private transient volatile int thresholdTombstonesHeld;
 
   public ThresholdEvaluator(AlertSettings settings) {
     this.settings = settings;
@@ -92,15 +122,27 @@ public final class ThresholdEvaluator
             .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
             .build();
     // Sensors that stop reporting are forgotten after a while, so state does not grow forever.
-    lastEvaluatedDescriptor =
+    MapStateDescriptor<String, Long> lastEvaluatedDescriptor =
         new MapStateDescriptor<>("last-evaluated-micros", Types.STRING, Types.LONG);
     lastEvaluatedDescriptor.enableTimeToLive(idleSensors);
+    // Alert state never expires: dropping an active alert would leave its row active while the
+    // sensor, back in violation, opened a second one. It holds at most one entry per threshold
+    // (of the device's own thresholds, which broadcast state holds anyway), and leaves when the
+    // violation ends or the threshold or device is deleted. Versions up to 56b151c wrote this
+    // state with a TTL; Flink migrates it on restore (ThresholdEvaluatorUpgradeTest).
     alertStateDescriptor =
         new MapStateDescriptor<>(
             "alert-state-by-threshold", Types.STRING, TypeInformation.of(SensorAlertState.class));
-    alertStateDescriptor.enableTimeToLive(idleSensors);
     lastEvaluatedMicros = getRuntimeContext().getMapState(lastEvaluatedDescriptor);
     alertStates = getRuntimeContext().getMapState(alertStateDescriptor);
+    ValueStateDescriptor<Long> deletedAtDescriptor =
+        new ValueStateDescriptor<>("device-deleted-at", Types.LONG);
+    deletedAtDescriptor.enableTimeToLive(
+        StateTtlConfig.newBuilder(settings.tombstoneRetention())
+            .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
+            .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+            .build());
+    deletedAt = getRuntimeContext().getState(deletedAtDescriptor);
 
     var metrics = getRuntimeContext().getMetricGroup();
     created = metrics.counter("alertsCreated");
@@ -108,20 +150,31 @@ public final class ThresholdEvaluator
     droppedForDeletedDevices = metrics.counter("readingsOfDeletedDevicesDropped");
     metrics.gauge("thresholdsHeld", () -> thresholdsHeld);
     metrics.gauge("tombstonesHeld", () -> tombstonesHeld);
+    metrics.gauge("thresholdTombstonesHeld", () -> thresholdTombstonesHeld);
   }
 
   @Override
   public void processElement(Reading reading, ReadOnlyContext context, Collector<Reading> out)
       throws Exception {
+    if (reading.deviceDeletion) {
+      deleteKeyedState(context, out, reading);
+      return;
+    }
     String device = context.getCurrentKey();
     ReadOnlyBroadcastState<String, Long> tombstones = context.getBroadcastState(TOMBSTONES);
     if (tombstones.contains(device)) {
       droppedForDeletedDevices.inc();
       return;
     }
+    Long newest = lastEvaluatedMicros.get(reading.key);
+    // The deletion marker clears the newest-reading times, so only a sensor without one can
+    // belong to a device whose marker came before its broadcast deletion.
+    if (newest == null && deletedAt.value() != null) {
+      droppedForDeletedDevices.inc();
+      return;
+    }
     out.collect(reading);
 
-    Long newest = lastEvaluatedMicros.get(reading.key);
     if (newest != null && reading.timeMicros < newest) {
       return; // stored, but too old to change alert state
     }
@@ -134,13 +187,21 @@ public final class ThresholdEvaluator
       return;
     }
     for (Threshold threshold : thresholds) {
-      evaluate(threshold, reading, context);
+      evaluate(threshold, reading, newest == null, context);
     }
   }
 
-  private void evaluate(Threshold threshold, Reading reading, ReadOnlyContext context)
+  /**
+   * @param afterSilence no reading of this sensor within the idle-sensor retention (or ever)
+   */
+  private void evaluate(
+      Threshold threshold, Reading reading, boolean afterSilence, ReadOnlyContext context)
       throws Exception {
     SensorAlertState state = alertStates.get(threshold.thresholdId);
+    if (state != null && !state.alertActive && afterSilence) {
+      state = null; // a violation waiting for the minimum duration does not span a silence
+      alertStates.remove(threshold.thresholdId);
+    }
     if (state == null) {
       if (!threshold.violatedBy(reading.value)) {
         return;
@@ -171,23 +232,53 @@ public final class ThresholdEvaluator
     alertStates.put(threshold.thresholdId, state);
   }
 
+  /**
+   * The device's deletion marker, on the keyed input (see {@link DeviceDeletionMarkers}): clears
+   * this one device's state, remembers the deletion (so readings that follow are dropped even if
+   * the broadcast deletion has not arrived yet) and passes the marker on behind the device's last
+   * readings. Its cost depends on this device's state only.
+   */
+  private void deleteKeyedState(ReadOnlyContext context, Collector<Reading> out, Reading marker)
+      throws Exception {
+    alertStates.clear();
+    lastEvaluatedMicros.clear();
+    deletedAt.update(context.currentProcessingTime());
+    out.collect(marker);
+  }
+
   @Override
   public void processBroadcastElement(ControlEvent event, Context context, Collector<Reading> out)
       throws Exception {
     BroadcastState<String, Threshold[]> bySensor = context.getBroadcastState(THRESHOLDS_BY_SENSOR);
     BroadcastState<String, String> sensorOf = context.getBroadcastState(SENSOR_BY_THRESHOLD);
     BroadcastState<String, Long> tombstones = context.getBroadcastState(TOMBSTONES);
+    BroadcastState<String, Long> deletedThresholds =
+        context.getBroadcastState(THRESHOLD_TOMBSTONES);
+    if (thresholdIdsByDevice == null) {
+      indexThresholdsByDevice(sensorOf);
+    }
     switch (event.type) {
       case THRESHOLD_CREATED:
         if (tombstones.contains(event.deviceId)) {
           break; // a late threshold of a deleted device
         }
+        if (deletedThresholds.contains(event.thresholdId)) {
+          break; // read after its deletion (another partition): a deleted id stays deleted
+        }
         removeThreshold(bySensor, sensorOf, event.thresholdId);
         String sensor = Threshold.sensorKey(event.deviceId, event.key);
         bySensor.put(sensor, with(bySensor.get(sensor), Threshold.of(event)));
         sensorOf.put(event.thresholdId, sensor);
+        thresholdIdsByDevice
+            .computeIfAbsent(event.deviceId, d -> new HashSet<>())
+            .add(event.thresholdId);
+        thresholdCount++;
         break;
       case THRESHOLD_DELETED:
+        if (!deletedThresholds.contains(event.thresholdId)) {
+          thresholdTombstonesHeld++;
+        }
+        deletedThresholds.put(event.thresholdId, context.currentProcessingTime());
         Threshold removed = removeThreshold(bySensor, sensorOf, event.thresholdId);
         if (removed != null) {
           resolveEverywhere(removed, event.timestamp * 1000, context);
@@ -196,58 +287,42 @@ public final class ThresholdEvaluator
       case DEVICE_DELETED:
       case DEVICES_BULK_DELETED:
         for (String device : event.deletedDevices()) {
-          deleteDevice(device, bySensor, sensorOf, tombstones, context, out);
+          deleteDevice(device, bySensor, sensorOf, tombstones, context);
         }
         break;
       default:
         throw new IllegalStateException("Unhandled control event " + event.type);
     }
-    forgetOldTombstones(tombstones, context.currentProcessingTime());
-    thresholdsHeld = count(sensorOf.entries());
-    tombstonesHeld = count(tombstones.entries());
+    long now = context.currentProcessingTime();
+    if (now >= nextPruneAt) {
+      // Now and then rather than per event, so a burst of events costs no scan per event.
+      tombstonesHeld = forgetOldTombstones(tombstones, now);
+      thresholdTombstonesHeld = forgetOldTombstones(deletedThresholds, now);
+      nextPruneAt = now + Math.min(60_000L, settings.tombstoneRetention().toMillis() / 10);
+    }
+    thresholdsHeld = thresholdCount;
   }
 
+  /**
+   * The broadcast half of a device's deletion: its thresholds (found through {@link
+   * #thresholdIdsByDevice}) and a tombstone. Its keyed state is cleared by the device's marker on
+   * the keyed input, so the cost does not depend on how many devices the state holds.
+   */
   private void deleteDevice(
       String device,
       BroadcastState<String, Threshold[]> bySensor,
       BroadcastState<String, String> sensorOf,
       BroadcastState<String, Long> tombstones,
-      Context context,
-      Collector<Reading> out)
+      Context context)
       throws Exception {
-    List<String> ids = new ArrayList<>();
-    for (Map.Entry<String, String> entry : sensorOf.entries()) {
-      if (entry.getValue().startsWith(device + '/')) {
-        ids.add(entry.getKey());
-      }
-    }
-    for (String id : ids) {
+    Set<String> ids = thresholdIdsByDevice.get(device);
+    for (String id : ids == null ? List.<String>of() : List.copyOf(ids)) {
       removeThreshold(bySensor, sensorOf, id);
     }
-    tombstones.put(device, context.currentProcessingTime());
-    context.applyToKeyedState(
-        alertStateDescriptor,
-        (key, state) -> {
-          if (key.equals(device)) {
-            state.clear();
-          }
-        });
-    context.applyToKeyedState(
-        lastEvaluatedDescriptor,
-        (key, state) -> {
-          if (key.equals(device)) {
-            state.clear();
-          }
-        });
-    // Only the instance that owns the device's key emits the marker, so it follows the device's
-    // readings through the same sink subtask.
-    var task = getRuntimeContext().getTaskInfo();
-    int owner =
-        KeyGroupRangeAssignment.assignKeyToParallelOperator(
-            device, task.getMaxNumberOfParallelSubtasks(), task.getNumberOfParallelSubtasks());
-    if (owner == task.getIndexOfThisSubtask()) {
-      out.collect(Reading.deletionOf(UUID.fromString(device)));
+    if (!tombstones.contains(device)) {
+      tombstonesHeld++;
     }
+    tombstones.put(device, context.currentProcessingTime());
   }
 
   private void resolveEverywhere(Threshold threshold, long atMicros, Context context)
@@ -266,21 +341,45 @@ public final class ThresholdEvaluator
         });
   }
 
-  private void forgetOldTombstones(BroadcastState<String, Long> tombstones, long now)
+  /** Removes tombstones older than the retention; returns how many are left. */
+  private int forgetOldTombstones(BroadcastState<String, Long> tombstones, long now)
       throws Exception {
     long limit = now - settings.tombstoneRetention().toMillis();
     List<String> expired = new ArrayList<>();
+    int left = 0;
     for (Map.Entry<String, Long> entry : tombstones.entries()) {
       if (entry.getValue() < limit) {
         expired.add(entry.getKey());
+      } else {
+        left++;
       }
     }
-    for (String device : expired) {
-      tombstones.remove(device);
+    for (String id : expired) {
+      tombstones.remove(id);
+    }
+    return left;
+  }
+
+  /**
+   * Builds {@link #thresholdIdsByDevice} from broadcast state, once per task start (the index is
+   * derived, so savepoints keep their shape).
+   */
+  private void indexThresholdsByDevice(BroadcastState<String, String> sensorOf) throws Exception {
+    thresholdIdsByDevice = new HashMap<>();
+    thresholdCount = 0;
+    for (Map.Entry<String, String> entry : sensorOf.entries()) {
+      thresholdIdsByDevice
+          .computeIfAbsent(deviceOfSensor(entry.getValue()), d -> new HashSet<>())
+          .add(entry.getKey());
+      thresholdCount++;
     }
   }
 
-  private static Threshold removeThreshold(
+  private static String deviceOfSensor(String sensor) {
+    return sensor.substring(0, sensor.indexOf('/'));
+  }
+
+  private Threshold removeThreshold(
       BroadcastState<String, Threshold[]> bySensor,
       BroadcastState<String, String> sensorOf,
       String thresholdId)
@@ -290,6 +389,15 @@ public final class ThresholdEvaluator
       return null;
     }
     sensorOf.remove(thresholdId);
+    thresholdCount--;
+    String device = deviceOfSensor(sensor);
+    Set<String> ofDevice = thresholdIdsByDevice.get(device);
+    if (ofDevice != null) {
+      ofDevice.remove(thresholdId);
+      if (ofDevice.isEmpty()) {
+        thresholdIdsByDevice.remove(device);
+      }
+    }
     Threshold[] thresholds = bySensor.get(sensor);
     Threshold removed = null;
     List<Threshold> kept = new ArrayList<>();
@@ -315,14 +423,6 @@ public final class ThresholdEvaluator
     Threshold[] thresholds = Arrays.copyOf(existing, existing.length + 1);
     thresholds[existing.length] = added;
     return thresholds;
-  }
-
-  private static int count(Iterable<?> entries) {
-    int count = 0;
-    for (Object ignored : entries) {
-      count++;
-    }
-    return count;
   }
 
   static String alertId(Threshold threshold, long violationStartMicros) {

@@ -188,12 +188,9 @@ public final class CopySinkWriter<T>
   public void write(T element, Context ignored) throws IOException, InterruptedException {
     List<String> statements = encoder.afterCommitStatements(element);
     if (statements != null) {
-      if (settings.exactlyOnce()) {
-        afterCommit.addAll(statements);
-      } else {
-        sendBuffer();
-        runNow(statements);
-      }
+      // Both guarantees run them in the committer once the checkpoint has completed: by then every
+      // sink chained beside this one (the alerts table) has flushed what came before them too.
+      afterCommit.addAll(statements);
       return;
     }
     encoder.encode(element, buffer);
@@ -214,7 +211,8 @@ public final class CopySinkWriter<T>
   @Override
   public Collection<CopyCommittable> prepareCommit() throws IOException, InterruptedException {
     sendBuffer();
-    if (!settings.exactlyOnce() || (rowsInTransaction == 0 && afterCommit.isEmpty())) {
+    // At least once, rows are committed batch by batch and only statements are left here.
+    if (rowsInTransaction == 0 && afterCommit.isEmpty()) {
       return List.of();
     }
     if (rowsInTransaction == 0) {
@@ -391,28 +389,6 @@ public final class CopySinkWriter<T>
 
   private void copy(int from, int to) throws SQLException, IOException {
     buffer.sendTo(connection.unwrap(PGConnection.class).getCopyAPI().copyIn(copySql), from, to);
-  }
-
-  /** At least once: the rows before the statements are committed, so they can run now. */
-  private void runNow(List<String> statements) throws IOException {
-    try {
-      if (connection == null) {
-        connection = connectWithRetry();
-        connection.setAutoCommit(false);
-      }
-      try (Statement statement = connection.createStatement()) {
-        for (String sql : statements) {
-          statement.execute(sql);
-        }
-      }
-      connection.commit();
-    } catch (SQLException e) {
-      closeQuietly();
-      throw new IOException("Statement after commit failed: " + SqlFailures.describe(e), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("Interrupted while connecting", e);
-    }
   }
 
   private void scheduleFlush() {
