@@ -51,7 +51,7 @@ public final class HotPathBenchmark {
     double perByteAtOneKib = 0;
     for (int size : new int[] {1 << 10, 16 << 10, 256 << 10, (1 << 20) - 4096}) {
       for (boolean bad : new boolean[] {false, true}) {
-        List<KafkaRecord> sized = sizedRecords(size, bad, Math.max(4, (8 << 20) / size));
+        List<KafkaRecord> sized = sizedRecords(size, bad, Math.max(4, (32 << 20) / size));
         long bytes = sized.stream().mapToLong(r -> r.value.length).sum();
         double nanosPerByte = median(() -> parseAny(sized)) / (double) bytes;
         if (size == 1 << 10 && !bad) {
