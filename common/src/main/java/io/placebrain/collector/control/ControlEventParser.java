@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.placebrain.collector.deadletter.DeadLetter;
 import io.placebrain.collector.deadletter.RejectReason;
+import io.placebrain.collector.telemetry.CanonicalUuids;
 import io.placebrain.collector.telemetry.KafkaRecord;
 import io.placebrain.collector.telemetry.ReadingKeys;
 import java.io.IOException;
@@ -148,7 +149,7 @@ public final class ControlEventParser {
 
   private static String canonicalUuid(String text, String name) throws Rejection {
     try {
-      if (text.length() != 36) {
+      if (!CanonicalUuids.isCanonical(text)) {
         throw new IllegalArgumentException();
       }
       return UUID.fromString(text).toString();

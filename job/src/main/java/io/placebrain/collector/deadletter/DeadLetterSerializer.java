@@ -49,6 +49,14 @@ public final class DeadLetterSerializer implements KafkaRecordSerializationSchem
   /** Longest detail header; every rejected value is also listed in {@link #REJECTIONS}. */
   static final int MAX_DETAIL_BYTES = 4096;
 
+  /**
+   * Above the largest headers a dead letter can have (at most {@link DeadLetter#MAX_LISTED}
+   * rejections of a 128-character key and a 170-character detail, a 4 KiB detail, a 256-character
+   * reading key, each character at worst an escape of 7 bytes; about 55 KB) plus a cut key:
+   * whatever the value, the record fits.
+   */
+  public static final int MIN_RECORD_BYTES = 128 << 10;
+
   /** Room for the record's and batch's own framing in the producer's size estimate. */
   private static final int FRAMING_BYTES = 512;
 
@@ -62,9 +70,9 @@ public final class DeadLetterSerializer implements KafkaRecordSerializationSchem
   }
 
   public DeadLetterSerializer(String topic, int maxRecordBytes) {
-    if (maxRecordBytes < 4 * MAX_DETAIL_BYTES + MAX_KEY_BYTES) {
+    if (maxRecordBytes < MIN_RECORD_BYTES) {
       throw new IllegalArgumentException(
-          "dead letters need at least " + (4 * MAX_DETAIL_BYTES + MAX_KEY_BYTES) + " bytes");
+          "dead letters need at least " + MIN_RECORD_BYTES + " bytes, got " + maxRecordBytes);
     }
     this.topic = topic;
     this.maxRecordBytes = maxRecordBytes;
@@ -99,9 +107,12 @@ public final class DeadLetterSerializer implements KafkaRecordSerializationSchem
         maxRecordBytes - FRAMING_BYTES - (key == null ? 0 : key.length) - headerBytes(headers);
     if (value != null && value.length > room - 64) {
       add(headers, VALUE_TRUNCATED, String.valueOf(value.length));
-      value = Arrays.copyOf(value, room - 64);
+      value = Arrays.copyOf(value, Math.max(0, room - 64));
     }
-    return new ProducerRecord<>(topic, null, letter.sourceTimestamp, key, value, headers);
+    // Kafka allows negative (absent) timestamps on the wire but the producer refuses them: the
+    // broker then stamps the dead letter, and the source.timestamp header keeps the original.
+    Long time = letter.sourceTimestamp >= 0 ? letter.sourceTimestamp : null;
+    return new ProducerRecord<>(topic, null, time, key, value, headers);
   }
 
   private static String distinctReasons(DeadLetter letter) {

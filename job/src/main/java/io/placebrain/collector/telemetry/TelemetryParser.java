@@ -214,9 +214,9 @@ public final class TelemetryParser {
   }
 
   private void readValues(JsonParser parser, Envelope envelope) throws IOException, Rejection {
-    int fields = 0;
     while (parser.nextToken() == JsonToken.FIELD_NAME) {
-      if (++fields > settings.maxValuesPerRecord()) {
+      // Counted per record, not per object: "values" (or "payload") may appear more than once.
+      if (++envelope.fields > settings.maxValuesPerRecord()) {
         // Stop here: the rest of the record is not even read, so its cost is bounded too.
         throw new Rejection(
             RejectReason.TOO_MANY_VALUES,
@@ -290,8 +290,9 @@ public final class TelemetryParser {
           field + " must be a UUID string, not " + describe(token));
     }
     String text = parser.getText();
-    // UUID.fromString accepts shortened groups such as "1-2-3-4-5"; require the canonical form.
-    if (text.length() != 36) {
+    // UUID.fromString accepts shortened groups such as "1-2-3-4-5" and any Unicode digit; require
+    // the canonical form in ASCII.
+    if (!CanonicalUuids.isCanonical(text)) {
       throw new Rejection(
           RejectReason.INVALID_UUID, field + " \"" + abbreviate(text) + "\" is not a UUID");
     }
@@ -407,6 +408,7 @@ public final class TelemetryParser {
     UUID placeId;
     UUID deviceId;
     Instant explicitTime;
+    int fields;
     int count;
     String[] keys = new String[8];
     double[] values = new double[8];

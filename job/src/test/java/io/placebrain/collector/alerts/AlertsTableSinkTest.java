@@ -70,9 +70,9 @@ class AlertsTableSinkTest {
                 .queryLong(
                     "SELECT count(*) FROM rejected_rows WHERE target_table = 'alerts'"
                         + " AND sqlstate IN ('23514', '22P02') AND message <> ''"
-                        + " AND row_text LIKE '%"
+                        + " AND (row_text LIKE '%"
                         + refused.id
-                        + "%' OR row_text LIKE '%not-a-uuid%'"))
+                        + "%' OR row_text LIKE '%not-a-uuid%')"))
         .isEqualTo(2);
   }
 

@@ -26,11 +26,15 @@ import org.postgresql.copy.CopyManager;
 
 /**
  * Measures the readings hot path outside Flink: the telemetry parser against a bare JSON token scan
- * of the same bytes (the floor any JSON parser pays), and binary against text COPY of the same rows
- * into the same table. Not a test; run with
+ * of the same bytes (the floor any JSON parser pays), the parser's cost per byte from 1 KiB to 1
+ * MiB records (it must stay flat), and binary against text COPY of the same rows into the same
+ * table. Not a test; run with
  *
- * <pre>./mvnw -q -pl job -am test-compile exec:java -Dexec.classpathScope=test \
+ * <pre>./mvnw -q -pl job -am install -DskipTests
+ * ./mvnw -q -pl job test-compile exec:java -Dexec.classpathScope=test \
  *   -Dexec.mainClass=io.placebrain.collector.bench.HotPathBenchmark</pre>
+ *
+ * (exec:java in one reactor with {@code -am} would run in the parent module first.)
  */
 public final class HotPathBenchmark {
 

@@ -43,6 +43,52 @@ class DeadLetterSerializerTest {
   }
 
   @Test
+  void theLargestHeadersStillFitTheSmallestBudget() {
+    // Every listed rejection with the longest key and detail, each character the widest escape.
+    String wide = "\u0001".repeat(5000);
+    String[] keys = new String[DeadLetter.MAX_LISTED];
+    RejectReason[] reasons = new RejectReason[DeadLetter.MAX_LISTED];
+    String[] details = new String[DeadLetter.MAX_LISTED];
+    for (int i = 0; i < keys.length; i++) {
+      keys[i] = wide;
+      reasons[i] = RejectReason.INVALID_KEY;
+      details[i] = wide;
+    }
+    KafkaRecord record =
+        new KafkaRecord("telemetry.readings", 0, 1, 5L, new byte[5000], new byte[1 << 20]);
+    DeadLetter letter = DeadLetter.ofValues(record, keys, reasons, details, 20, 20);
+
+    ProducerRecord<byte[], byte[]> out =
+        new DeadLetterSerializer("dlq", DeadLetterSerializer.MIN_RECORD_BYTES)
+            .serialize(letter, null, null);
+
+    assertThat(estimatedSize(out)).isLessThanOrEqualTo(DeadLetterSerializer.MIN_RECORD_BYTES);
+    assertThat(header(out, DeadLetterSerializer.VALUE_TRUNCATED)).isEqualTo("" + (1 << 20));
+  }
+
+  @Test
+  void anAbsentSourceTimestampLeavesTheTimestampToTheBroker() {
+    // Other clients may write -1 (no timestamp); Java's producer refuses a negative one.
+    KafkaRecord record = new KafkaRecord("telemetry.readings", 0, 1, -1L, null, new byte[3]);
+
+    ProducerRecord<byte[], byte[]> out =
+        serializer.serialize(
+            DeadLetter.of(record, RejectReason.TIMESTAMP_OUT_OF_RANGE, "1969", null), null, null);
+
+    assertThat(out.timestamp()).isNull();
+    assertThat(header(out, DeadLetterSerializer.SOURCE_TIMESTAMP)).isEqualTo("-1");
+  }
+
+  private static int estimatedSize(ProducerRecord<byte[], byte[]> out) {
+    return AbstractRecords.estimateSizeInBytesUpperBound(
+        RecordBatch.CURRENT_MAGIC_VALUE,
+        Compression.NONE.type(),
+        out.key(),
+        out.value(),
+        out.headers().toArray());
+  }
+
+  @Test
   void aSmallRecordIsKeptWhole() {
     byte[] value = "{\"not\": json".getBytes(StandardCharsets.UTF_8);
     KafkaRecord record = new KafkaRecord("telemetry.readings", 0, 1, 5L, null, value);

@@ -156,7 +156,11 @@ class PoisonInputITCase {
             reasonByOrigin.put(origin, TestKafka.header(letter, DeadLetterSerializer.REASON));
         assertThat(previous).as("one dead letter per record: " + origin).isNull();
         assertThat(TestKafka.header(letter, DeadLetterSerializer.DETAIL)).isNotBlank();
-        assertThat(letter.serializedValueSize() + letter.serializedKeySize())
+        int headerBytes = 0;
+        for (var header : letter.headers()) {
+          headerBytes += header.key().length() + header.value().length;
+        }
+        assertThat(letter.serializedValueSize() + letter.serializedKeySize() + headerBytes)
             .isLessThan(DeadLetterSerializer.DEFAULT_MAX_RECORD_BYTES);
       }
       assertThat(reasonByOrigin).isEqualTo(expected.deadLetters);

@@ -247,6 +247,37 @@ class TelemetryParserTest {
   }
 
   @Test
+  void theCapCountsEveryValuesObjectOfTheRecord() {
+    TelemetryParser capped =
+        new TelemetryParser(
+            new ParserSettings(
+                ParserSettings.DEFAULTS.earliest(), Duration.ofDays(1), 1 << 20, null, 2),
+            Clock.fixed(NOW, ZoneOffset.UTC));
+    capped.parse(
+        record(envelope("{\"values\": {\"a\": 1, \"b\": 2}, \"values\": {\"c\": 3, \"d\": 4}}")),
+        output());
+
+    assertThat(readings).isEmpty();
+    assertThat(onlyDeadLetter().reason).isEqualTo("too-many-values");
+  }
+
+  @Test
+  void rejectsUuidsWithDigitsOutsideAscii() {
+    // UUID.fromString would read U+0661 (Arabic-Indic one) as 1: another device's id.
+    String device = DEVICE.substring(0, 35) + "\u0661";
+    parse(
+        ("{\"place_id\": \""
+                + PLACE
+                + "\", \"device_id\": \""
+                + device
+                + "\", \"payload\": {\"values\": {\"t\": 1}}}")
+            .getBytes(StandardCharsets.UTF_8));
+
+    assertThat(readings).isEmpty();
+    assertThat(onlyDeadLetter().reason).isEqualTo("invalid-uuid");
+  }
+
+  @Test
   void findsRepeatedKeysAmongManyKeys() {
     StringBuilder values = new StringBuilder("{\"values\": {");
     for (int i = 0; i < 1000; i++) {

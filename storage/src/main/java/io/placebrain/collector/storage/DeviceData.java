@@ -50,6 +50,8 @@ public final class DeviceData {
     String literal = "'" + device + "'::uuid";
     return List.of(
         "DELETE FROM alerts WHERE device_id = " + literal,
-        "DELETE FROM readings WHERE device_id = " + literal);
+        "DELETE FROM readings WHERE device_id = " + literal,
+        // Rows the database refused name the device only in their text; the table stays small.
+        "DELETE FROM " + CollectorSchema.REJECTED_ROWS + " WHERE row_text LIKE '%" + device + "%'");
   }
 }

@@ -341,6 +341,9 @@ public final class CopySinkWriter<T>
         connection.rollback();
       }
       isolate(0, buffer.rows(), failure);
+      if (before != null) {
+        connection.releaseSavepoint(before);
+      }
       return;
     }
     if (before != null) {
@@ -370,6 +373,8 @@ public final class CopySinkWriter<T>
         }
         connection.rollback(savepoint);
         isolate(half[0], half[1], halfFailure);
+        // Rolled back to, a savepoint stays; released, the work after it joins the transaction.
+        connection.releaseSavepoint(savepoint);
       }
     }
   }

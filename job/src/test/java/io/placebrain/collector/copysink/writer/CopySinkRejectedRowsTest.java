@@ -75,35 +75,32 @@ class CopySinkRejectedRowsTest {
             .settings();
     try (CopySinkWriter<Reading> writer =
         writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers)) {
-      // The first batch is clean; the second and third each hold refused rows, so a failure
-      // there would take the first batch's rows with it without the savepoint.
+      // Refused rows in the first batch of the transaction (no savepoint needed) and in later
+      // ones (where a failure would take the earlier batches with it without the savepoint).
       for (int i = 0; i < 24; i++) {
-        writer.write(i % 8 == 3 && i >= 8 ? nulKey(i) : reading(i), null);
+        writer.write(i % 8 == 3 ? nulKey(i) : reading(i), null);
         if (i == 17) {
           writer.write(refused(100), null);
         }
       }
-      writer.flush(false);
-      Collection<CopyCommittable> committables = writer.prepareCommit();
-      if (guarantee == DeliveryGuarantee.EXACTLY_ONCE) {
-        assertThat(count("readings")).as("nothing visible before the commit").isZero();
-        assertThat(count("rejected_rows")).as("rejections commit with the rows").isZero();
-        assertThat(committables).singleElement().extracting(CopyCommittable::rows).isEqualTo(25L);
-        DB.get()
-            .execute("COMMIT PREPARED '" + committables.iterator().next().transactionId() + "'");
-      } else {
-        assertThat(committables).isEmpty();
+      checkpoint(writer, guarantee, 1, 25);
+      // The next transaction, after a prepare, isolates just the same.
+      for (int i = 30; i < 34; i++) {
+        writer.write(i == 31 ? nulKey(i) : reading(i), null);
       }
+      checkpoint(writer, guarantee, 2, 4);
     }
 
-    assertThat(count("readings")).isEqualTo(22);
+    assertThat(count("readings")).isEqualTo(21 + 3);
     assertThat(
             DB.get()
                 .queryLong(
-                    "SELECT count(*) FROM readings WHERE value IN (11, 19, " + REFUSED_VALUE + ")"))
+                    "SELECT count(*) FROM readings WHERE value IN (3, 11, 19, 31, "
+                        + REFUSED_VALUE
+                        + ")"))
         .isZero();
     assertThat(DB.get().queryLong("SELECT count(*) FROM rejected_rows WHERE sqlstate = '22021'"))
-        .isEqualTo(2);
+        .isEqualTo(4);
     assertThat(DB.get().queryLong("SELECT count(*) FROM rejected_rows WHERE sqlstate = '23514'"))
         .isEqualTo(1);
     assertThat(
@@ -111,7 +108,7 @@ class CopySinkRejectedRowsTest {
                 .queryLong(
                     "SELECT count(*) FROM rejected_rows WHERE target_table = 'readings'"
                         + " AND row_text LIKE '%ke\\\\u0000y%' AND message <> ''"))
-        .isEqualTo(2);
+        .isEqualTo(4);
     // The kept row is a complete COPY stream: once the cause is gone, it loads as it is.
     DB.get().execute("ALTER TABLE readings DROP CONSTRAINT readings_refuses_minus_13");
     try (Connection connection = DB.get().connect();
@@ -159,6 +156,23 @@ class CopySinkRejectedRowsTest {
             () -> writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers))
         .hasMessageContaining("no_such_table")
         .hasMessageContaining("row_copy bytea");
+  }
+
+  /** One checkpoint of the writer; exactly once, its transaction of {@code rows} commits. */
+  private static void checkpoint(
+      CopySinkWriter<Reading> writer, DeliveryGuarantee guarantee, long checkpointId, long rows)
+      throws Exception {
+    writer.flush(false);
+    Collection<CopyCommittable> committables = writer.prepareCommit();
+    writer.snapshotState(checkpointId);
+    if (guarantee == DeliveryGuarantee.EXACTLY_ONCE) {
+      long before = count("rejected_rows");
+      assertThat(committables).singleElement().extracting(CopyCommittable::rows).isEqualTo(rows);
+      assertThat(count("rejected_rows")).as("rejections commit with the rows").isEqualTo(before);
+      DB.get().execute("COMMIT PREPARED '" + committables.iterator().next().transactionId() + "'");
+    } else {
+      assertThat(committables).isEmpty();
+    }
   }
 
   private static Reading nulKey(int sequence) {

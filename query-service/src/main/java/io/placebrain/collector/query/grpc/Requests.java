@@ -88,7 +88,8 @@ final class Requests {
     Set<String> keys = new LinkedHashSet<>();
     for (int i = 0; i < values.size(); i++) {
       String key = values.get(i);
-      if (key.isEmpty() || key.length() > MAX_KEY_LENGTH) {
+      // Characters as PostgreSQL (and the job) count them: code points, not UTF-16 units.
+      if (key.isEmpty() || key.codePointCount(0, key.length()) > MAX_KEY_LENGTH) {
         throw invalid("keys[" + i + "] must have 1 to " + MAX_KEY_LENGTH + " characters");
       }
       keys.add(key);
