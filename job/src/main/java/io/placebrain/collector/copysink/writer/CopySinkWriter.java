@@ -128,19 +128,21 @@ public final class CopySinkWriter<T>
 
     try {
       connection = connectWithRetry();
-      if (startupAction != null) {
-        startupAction.run(connection);
-      }
       if (settings.exactlyOnce()) {
         PreparedTransactions.checkEnabled(connection, context.parallelism());
         // Before this subtask prepares anything new: a new checkpoint starts only once every
-        // restarted subtask is running again, i.e. past this point.
+        // restarted subtask is running again, i.e. past this point. And before the startup
+        // action: the leftovers hold locks on the table (rows they inserted), and DDL of the
+        // startup action would wait for them, which only this rollback releases.
         PreparedTransactions.abortAfter(
             connection,
             settings.transactionIdPrefix(),
             context.restoredCheckpointId(),
             context.subtask(),
             context.parallelism());
+      }
+      if (startupAction != null) {
+        startupAction.run(connection);
       }
       connection.setAutoCommit(false);
     } catch (SQLException e) {
@@ -150,6 +152,10 @@ public final class CopySinkWriter<T>
       closeQuietly();
       Thread.currentThread().interrupt();
       throw new IOException("Interrupted while connecting", e);
+    } catch (RuntimeException e) {
+      // Such as prepared transactions disabled on the server: the message says what to set.
+      closeQuietly();
+      throw e;
     }
     scheduleFlush();
     if (periodicAction != null && context.subtask() == 0) {
