@@ -141,6 +141,7 @@ public final class CollectorJob {
         .setMaxBufferedRows(config.sinkMaxBufferedRows())
         .setMaxBufferedBytes(config.sinkMaxBufferedBytes())
         .setFlushInterval(config.sinkFlushInterval())
+        .setConnectTimeout(config.sinkConnectTimeout())
         .setStartupAction(ReadingsStorage.migration(config.schemaSettings()))
         .setPeriodicAction(
             ReadingsStorage.maintenance(config.schemaSettings()), Duration.ofHours(1))

@@ -11,6 +11,7 @@ import io.placebrain.collector.copysink.internal.Connections;
 import io.placebrain.collector.copysink.internal.PreparedTransactions;
 import io.placebrain.collector.copysink.internal.SqlFailures;
 import io.placebrain.collector.copysink.internal.TransactionIds;
+import io.placebrain.collector.copysink.internal.TransactionOwnership;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -22,6 +23,7 @@ import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
 import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.postgresql.PGConnection;
 import org.slf4j.Logger;
@@ -60,7 +62,16 @@ public final class CopySinkWriter<T>
 
   private final CopySinkSettings settings;
   private final CopyRowEncoder<T> encoder;
+
+  /**
+   * Connections for writing; exactly once, each takes this subtask's ownership of the transaction
+   * prefix before it is used (see {@link TransactionOwnership}).
+   */
   private final ConnectionFactory connections;
+
+  /** Connections as they come, for work beside the writing such as maintenance. */
+  private final ConnectionFactory plainConnections;
+
   private final WriterContext context;
   private final String copySql;
   private final BinaryCopyBuffer buffer;
@@ -109,7 +120,8 @@ public final class CopySinkWriter<T>
       throws IOException {
     this.settings = settings;
     this.encoder = encoder;
-    this.connections = connections;
+    this.plainConnections = connections;
+    this.connections = settings.exactlyOnce() ? this::connectAsOwner : connections;
     this.context = context;
     this.copySql = settings.copyStatement();
     this.buffer = new BinaryCopyBuffer((int) Math.min(settings.maxBufferedBytes() + 1024, 1 << 24));
@@ -127,9 +139,12 @@ public final class CopySinkWriter<T>
     metrics.gauge("copyBufferedBytes", buffer::sizeInBytes);
 
     try {
-      connection = connectWithRetry();
+      connection = connectWithRetry(plainConnections);
       if (settings.exactlyOnce()) {
         PreparedTransactions.checkEnabled(connection, context.parallelism());
+        // Nothing of the prefix is touched before this subtask owns it: a second job with the
+        // same prefix fails here, before it could roll back the first job's transactions.
+        takeOwnership(connection);
         // Before this subtask prepares anything new: a new checkpoint starts only once every
         // restarted subtask is running again, i.e. past this point. And before the startup
         // action: the leftovers hold locks on the table (rows they inserted), and DDL of the
@@ -145,6 +160,11 @@ public final class CopySinkWriter<T>
         startupAction.run(connection);
       }
       connection.setAutoCommit(false);
+    } catch (TransactionOwnership.PrefixInUseException e) {
+      closeQuietly();
+      // A restart cannot help while the other job runs; it would only retry this in a loop.
+      throw new SuppressRestartsException(
+          new IOException("COPY sink could not start: " + e.getMessage(), e));
     } catch (SQLException e) {
       closeQuietly();
       throw new IOException("COPY sink could not start: " + SqlFailures.describe(e), e);
@@ -296,7 +316,7 @@ public final class CopySinkWriter<T>
   private void runNow(List<String> statements) throws IOException {
     try {
       if (connection == null) {
-        connection = connectWithRetry();
+        connection = connectWithRetry(connections);
         connection.setAutoCommit(false);
       }
       try (Statement statement = connection.createStatement()) {
@@ -335,7 +355,7 @@ public final class CopySinkWriter<T>
         .registerTimer(
             context.timers().getCurrentProcessingTime() + intervalMillis,
             time -> {
-              try (Connection own = connections.connect()) {
+              try (Connection own = plainConnections.connect()) {
                 action.run(own);
               } catch (SQLException | RuntimeException e) {
                 LOG.warn("Periodic maintenance failed; it runs again in {} ms", intervalMillis, e);
@@ -344,12 +364,46 @@ public final class CopySinkWriter<T>
             });
   }
 
-  private Connection connectWithRetry() throws SQLException, InterruptedException {
+  /**
+   * A connection that owns this subtask's share of the transaction prefix, for the connection's
+   * lifetime; used for every connection the writer writes with, so a reconnect takes it again.
+   */
+  private Connection connectAsOwner() throws SQLException {
+    Connection owned = plainConnections.connect();
+    try {
+      takeOwnership(owned);
+      return owned;
+    } catch (SQLException | RuntimeException e) {
+      Connections.closeQuietly(owned);
+      throw e;
+    } catch (InterruptedException e) {
+      Connections.closeQuietly(owned);
+      Thread.currentThread().interrupt();
+      throw new SQLException("Interrupted while taking over the transaction prefix", e);
+    }
+  }
+
+  private void takeOwnership(Connection owner) throws SQLException, InterruptedException {
+    if (context.jobId() != null) {
+      TransactionOwnership.identify(
+          owner, TransactionOwnership.applicationName(context.jobId(), context.subtask()));
+    }
+    TransactionOwnership.acquire(
+        owner,
+        settings.transactionIdPrefix(),
+        context.subtask(),
+        context.parallelism(),
+        context.jobId(),
+        settings.connectTimeout());
+  }
+
+  private Connection connectWithRetry(ConnectionFactory factory)
+      throws SQLException, InterruptedException {
     long deadline = System.nanoTime() + settings.connectTimeout().toNanos();
     Backoff backoff = new Backoff(settings.initialBackoff(), settings.maxBackoff());
     while (true) {
       try {
-        return connections.connect();
+        return factory.connect();
       } catch (SQLException e) {
         if (!SqlFailures.isTransient(e)
             || System.nanoTime() + backoff.nextPauseMillis() * 1_000_000L >= deadline) {

@@ -13,13 +13,25 @@ import org.apache.flink.metrics.MetricGroup;
  * @param restoredCheckpointId the checkpoint the job restarted from, if any
  * @param timers runs flush and maintenance timers in the task's thread
  * @param metrics where the writer registers its metrics
+ * @param jobId the job's id, or null when unknown; names the writer's database session so that a
+ *     restarted subtask recognises the session of its earlier attempt
  */
 public record WriterContext(
     int subtask,
     int parallelism,
     OptionalLong restoredCheckpointId,
     ProcessingTimeService timers,
-    MetricGroup metrics) {
+    MetricGroup metrics,
+    String jobId) {
+
+  public WriterContext(
+      int subtask,
+      int parallelism,
+      OptionalLong restoredCheckpointId,
+      ProcessingTimeService timers,
+      MetricGroup metrics) {
+    this(subtask, parallelism, restoredCheckpointId, timers, metrics, null);
+  }
 
   public static WriterContext of(WriterInitContext context) {
     return new WriterContext(
@@ -27,6 +39,7 @@ public record WriterContext(
         context.getTaskInfo().getNumberOfParallelSubtasks(),
         context.getRestoredCheckpointId(),
         context.getProcessingTimeService(),
-        context.metricGroup());
+        context.metricGroup(),
+        context.getJobInfo().getJobId().toHexString());
   }
 }

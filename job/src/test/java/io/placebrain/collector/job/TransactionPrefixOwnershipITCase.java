@@ -1,0 +1,170 @@
+package io.placebrain.collector.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.placebrain.collector.storage.CollectorSchema;
+import io.placebrain.collector.storage.SchemaSettings;
+import io.placebrain.collector.testing.FreshDatabase;
+import io.placebrain.collector.testing.flink.SharedMiniCluster;
+import java.sql.Connection;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.ExceptionUtils;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A second job submitted with the same {@code sink.transaction-prefix} while the first runs (a copy
+ * deployed by mistake) fails at start with the reason, without restarting, and without touching the
+ * first job's transactions: the first keeps running and stores every reading exactly once.
+ */
+class TransactionPrefixOwnershipITCase {
+
+  @RegisterExtension static final FreshDatabase DB = new FreshDatabase();
+  @RegisterExtension static final SharedMiniCluster FLINK = new SharedMiniCluster();
+
+  private static final int DEVICES = 4;
+  private static final int READINGS_PER_DEVICE = 300;
+  private static final Instant BASE =
+      Instant.now().minus(Duration.ofHours(2)).truncatedTo(ChronoUnit.SECONDS);
+
+  private final List<String> devices = new ArrayList<>();
+
+  @BeforeAll
+  static void createSchema() throws Exception {
+    try (Connection connection = DB.get().connect()) {
+      CollectorSchema.migrate(connection, SchemaSettings.DEFAULTS);
+    }
+  }
+
+  @Test
+  void aSecondJobWithTheSamePrefixFailsAndTheFirstStoresEveryReadingExactlyOnce() throws Exception {
+    for (int d = 0; d < DEVICES; d++) {
+      devices.add(UUID.randomUUID().toString());
+    }
+    JobHarness harness = new JobHarness(DB.get(), Map.of("sink.connect-timeout", "3s"));
+    produce(harness, 0, READINGS_PER_DEVICE / 2);
+
+    StreamExecutionEnvironment firstEnv = harness.environment(20);
+    CollectorJob.build(firstEnv, harness.config);
+    JobClient first = firstEnv.executeAsync("first");
+    assertThat(JobHarness.await(Duration.ofSeconds(60), () -> storedRows() > 0))
+        .as("the first job writes")
+        .isTrue();
+
+    // The same configuration but for what other systems fence on their own, which is not what
+    // this test is about: the MQTT client ids, and the dead letters' Kafka transactions (their ids
+    // derive from the same prefix; Kafka fences the older producer, and in one JVM the Kafka sink
+    // refuses a second sink with the same prefix outright, a restartable failure).
+    CollectorJobConfig secondConfig =
+        harness.config.with(
+            Map.of(
+                "mqtt.client-id",
+                "second-" + UUID.randomUUID(),
+                "kafka.dead-letter-guarantee",
+                "at-least-once"));
+    StreamExecutionEnvironment secondEnv = harness.environment(20);
+    CollectorJob.build(secondEnv, secondConfig);
+    JobClient second = secondEnv.executeAsync("second");
+
+    ExecutionException failure =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            ExecutionException.class,
+            () -> second.getJobExecutionResult().get(60, TimeUnit.SECONDS));
+    assertThat(ExceptionUtils.stringifyException(failure))
+        .contains(
+            "another job is writing with transaction prefix "
+                + harness.config.sinkTransactionPrefix()
+                + " (subtask ")
+        .contains("give each job its own sink.transaction-prefix");
+    assertThat(graph(second.getJobID()).getStatusTimestamp(JobStatus.RESTARTING))
+        .as("the second job was not restarted")
+        .isZero();
+
+    // Evidence that the first job carries on: more checkpoints complete, then every reading is
+    // stored once.
+    long checkpoints = completedCheckpoints(first.getJobID());
+    assertThat(
+            JobHarness.await(
+                Duration.ofSeconds(60),
+                () -> completedCheckpoints(first.getJobID()) >= checkpoints + 3))
+        .as("the first job completes checkpoints")
+        .isTrue();
+    produce(harness, READINGS_PER_DEVICE / 2, READINGS_PER_DEVICE);
+    long expected = (long) DEVICES * READINGS_PER_DEVICE;
+    assertThat(JobHarness.await(Duration.ofSeconds(90), () -> storedRows() >= expected)).isTrue();
+    long afterAll = completedCheckpoints(first.getJobID());
+    assertThat(
+            JobHarness.await(
+                Duration.ofSeconds(60),
+                () -> completedCheckpoints(first.getJobID()) >= afterAll + 3))
+        .isTrue();
+
+    assertThat(first.getJobStatus().get()).isEqualTo(JobStatus.RUNNING);
+    assertThat(graph(first.getJobID()).getStatusTimestamp(JobStatus.RESTARTING))
+        .as("the first job was not disturbed")
+        .isZero();
+    assertThat(storedRows()).isEqualTo(expected);
+    assertThat(
+            DB.get()
+                .queryLong(
+                    "SELECT count(*) FROM (SELECT device_id, value FROM readings WHERE key = 'seq'"
+                        + " AND device_id IN ("
+                        + deviceList()
+                        + ") GROUP BY device_id, value HAVING count(*) > 1) duplicates"))
+        .as("duplicates")
+        .isZero();
+    first.cancel().get();
+  }
+
+  private static AccessExecutionGraph graph(JobID job) throws Exception {
+    return FLINK.miniCluster().getExecutionGraph(job).get();
+  }
+
+  private static long completedCheckpoints(JobID job) throws Exception {
+    return graph(job).getCheckpointStatsSnapshot().getCounts().getNumberOfCompletedCheckpoints();
+  }
+
+  private void produce(JobHarness harness, int from, int to) {
+    for (int n = from; n < to; n++) {
+      for (String device : devices) {
+        harness.kafka.send(
+            harness.telemetryTopic,
+            device,
+            harness.telemetry(device, "seq", n, BASE.plusSeconds(n).toString()));
+      }
+    }
+  }
+
+  private long storedRows() throws Exception {
+    return DB.get()
+        .queryLong(
+            "SELECT count(*) FROM readings WHERE key = 'seq' AND device_id IN ("
+                + deviceList()
+                + ")");
+  }
+
+  private String deviceList() {
+    StringBuilder list = new StringBuilder();
+    for (String device : devices) {
+      if (list.length() > 0) {
+        list.append(", ");
+      }
+      list.append('\'').append(device).append('\'');
+    }
+    return list.toString();
+  }
+}
