@@ -182,6 +182,19 @@ public final class TransactionOwnership {
     return holders;
   }
 
+  /**
+   * Descriptions of the other sessions that hold a lock of the prefix (of any subtask): a job that
+   * writes with it; empty when none does.
+   */
+  public static List<String> sessionsWriting(Connection connection, String prefix)
+      throws SQLException {
+    List<String> sessions = new ArrayList<>();
+    for (Holder holder : holders(connection, prefix, 0, 1)) {
+      sessions.add(holder.describe() + " for subtask " + holder.subtask);
+    }
+    return sessions;
+  }
+
   private static void terminate(Connection connection, int pid) {
     try (PreparedStatement statement =
         connection.prepareStatement("SELECT pg_terminate_backend(?)")) {

@@ -155,6 +155,7 @@ public final class CopySinkWriter<T>
             context.restoredCheckpointId(),
             context.subtask(),
             context.parallelism());
+        recoverRestoredPrefixes(connection);
       }
       if (startupAction != null) {
         startupAction.run(connection);
@@ -241,7 +242,9 @@ public final class CopySinkWriter<T>
   @Override
   public List<CopyWriterState> snapshotState(long checkpointId) {
     lastCheckpointId = Math.max(lastCheckpointId, checkpointId);
-    return List.of();
+    return settings.exactlyOnce()
+        ? List.of(new CopyWriterState(settings.transactionIdPrefix()))
+        : List.of();
   }
 
   /**
@@ -362,6 +365,42 @@ public final class CopySinkWriter<T>
               }
               schedulePeriodic(action);
             });
+  }
+
+  /**
+   * After a restore with another {@code sink.transaction-prefix}: rolls back what the old prefix
+   * left after the restored checkpoint, as {@link PreparedTransactions#abortAfter} does for the
+   * current one (its transactions of the restored checkpoint or before are in the committer's
+   * restored state and get committed). Of every former subtask, not only those this subtask takes
+   * over: the restored state is split among the subtasks without regard to who owned what, so only
+   * some of them learn the old prefix, and a rollback done twice is harmless. Left alone while a
+   * running job still writes with the old prefix (it holds its locks): they are that job's.
+   */
+  private void recoverRestoredPrefixes(Connection owner) throws SQLException {
+    for (String previous : context.restoredPrefixes()) {
+      if (previous.equals(settings.transactionIdPrefix())) {
+        continue;
+      }
+      List<String> users = TransactionOwnership.sessionsWriting(owner, previous);
+      if (!users.isEmpty()) {
+        LOG.warn(
+            "The restored state names transaction prefix {}, which this job no longer uses; a"
+                + " running job still writes with it ({}), so its prepared transactions are left"
+                + " to that job",
+            previous,
+            users);
+        continue;
+      }
+      List<String> aborted =
+          PreparedTransactions.abortAfter(owner, previous, context.restoredCheckpointId(), 0, 1);
+      LOG.info(
+          "Transaction prefix changed from {} to {}: rolled back {} transaction(s) of the old"
+              + " prefix left after checkpoint {}",
+          previous,
+          settings.transactionIdPrefix(),
+          aborted.size(),
+          context.restoredCheckpointId().orElse(0L));
+    }
   }
 
   /**

@@ -2,6 +2,7 @@ package io.placebrain.collector.copysink.writer;
 
 import static io.placebrain.collector.copysink.CopySinkTestSupport.builder;
 import static io.placebrain.collector.copysink.CopySinkTestSupport.connections;
+import static io.placebrain.collector.copysink.CopySinkTestSupport.reading;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -18,7 +19,11 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
@@ -89,6 +94,64 @@ class CopySinkWriterStartupTest {
   }
 
   @Test
+  void aRestoreWithAnotherPrefixRollsBackWhatTheOldPrefixLeftAfterTheCheckpoint() throws Exception {
+    CopySinkSettings before =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("before-" + suffix())
+            .build()
+            .settings();
+    CopySinkSettings after =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("after-" + suffix())
+            .build()
+            .settings();
+    // Subtask 1 of 2 under the old prefix: checkpoint 1 completes (its transaction not yet
+    // committed), checkpoint 2's transaction is prepared but the checkpoint never completes.
+    String ofCheckpoint1;
+    String ofCheckpoint2;
+    List<CopyWriterState> state;
+    try (CopySinkWriter<Reading> old = writer(before, 1, 2, OptionalLong.empty(), Set.of())) {
+      old.write(reading(1), null);
+      ofCheckpoint1 = old.prepareCommit().iterator().next().transactionId();
+      state = old.snapshotState(1);
+      old.write(reading(2), null);
+      ofCheckpoint2 = old.prepareCommit().iterator().next().transactionId();
+    }
+    Set<String> restoredPrefixes = new HashSet<>();
+    state.forEach(entry -> restoredPrefixes.add(entry.transactionPrefix()));
+
+    // Restored from checkpoint 1 with the new prefix, at parallelism 1: subtask 0 got the state.
+    writer(after, 0, 1, OptionalLong.of(1), restoredPrefixes).close();
+
+    assertThat(preparedNames()).contains(ofCheckpoint1).doesNotContain(ofCheckpoint2);
+    DB.get().execute("ROLLBACK PREPARED '" + ofCheckpoint1 + "'");
+  }
+
+  @Test
+  void theOldPrefixIsLeftAloneWhileAJobStillWritesWithIt() throws Exception {
+    CopySinkSettings before =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("running-" + suffix())
+            .build()
+            .settings();
+    CopySinkSettings after =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("copy-" + suffix())
+            .build()
+            .settings();
+    try (CopySinkWriter<Reading> running = writer(before, 0, 1, OptionalLong.empty(), Set.of())) {
+      running.write(reading(1), null);
+      String awaitingCommit = running.prepareCommit().iterator().next().transactionId();
+
+      // A copy started from a savepoint of the running job, with its own prefix.
+      writer(after, 0, 1, OptionalLong.of(0), Set.of(before.transactionIdPrefix())).close();
+
+      assertThat(preparedNames()).contains(awaitingCommit);
+      DB.get().execute("ROLLBACK PREPARED '" + awaitingCommit + "'");
+    }
+  }
+
+  @Test
   void aFailedCheckOfPreparedTransactionsClosesTheConnection() {
     CopySinkSettings settings =
         builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build().settings();
@@ -110,6 +173,46 @@ class CopySinkWriterStartupTest {
                         UnregisteredMetricsGroup.createSinkWriterMetricGroup())))
         .hasMessageContaining("max_prepared_transactions = 0");
     assertThat(closed).as("connection closed").isTrue();
+  }
+
+  private CopySinkWriter<Reading> writer(
+      CopySinkSettings settings,
+      int subtask,
+      int parallelism,
+      OptionalLong restored,
+      Set<String> restoredPrefixes)
+      throws Exception {
+    return new CopySinkWriter<>(
+        settings,
+        new ReadingRowEncoder(),
+        connections(DB.get()),
+        null,
+        new WriterContext(
+            subtask,
+            parallelism,
+            restored,
+            timers,
+            UnregisteredMetricsGroup.createSinkWriterMetricGroup(),
+            null,
+            restoredPrefixes));
+  }
+
+  private static String suffix() {
+    return Long.toHexString(System.nanoTime());
+  }
+
+  private static List<String> preparedNames() throws Exception {
+    List<String> names = new ArrayList<>();
+    try (Connection connection = DB.get().connect();
+        Statement statement = connection.createStatement();
+        ResultSet rows =
+            statement.executeQuery(
+                "SELECT gid FROM pg_prepared_xacts WHERE database = current_database()")) {
+      while (rows.next()) {
+        names.add(rows.getString(1));
+      }
+    }
+    return names;
   }
 
   /** A connection to a server with max_prepared_transactions = 0 that records being closed. */
