@@ -2,6 +2,7 @@ package io.placebrain.collector.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.placebrain.collector.copysink.internal.TransactionIds;
 import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.collector.storage.SchemaSettings;
 import io.placebrain.collector.testing.FreshDatabase;
@@ -128,6 +129,55 @@ class TransactionPrefixOwnershipITCase {
         .as("duplicates")
         .isZero();
     first.cancel().get();
+  }
+
+  @Test
+  void aJobStartedWithoutStateRefusesTheLeftoversOfAnEarlierJob() throws Exception {
+    for (int d = 0; d < DEVICES; d++) {
+      devices.add(UUID.randomUUID().toString());
+    }
+    JobHarness harness = new JobHarness(DB.get(), Map.of("sink.connect-timeout", "3s"));
+    // An earlier job with this prefix was cancelled while its subtask 1 had a transaction
+    // prepared for checkpoint 5: whether checkpoint 5 completed is in that job's checkpoints only.
+    String leftover =
+        harness.config.sinkTransactionPrefix()
+            + ":5:1:"
+            + TransactionIds.name("x", 5, 1, "0badc0de").substring("x:5:1:".length());
+    DB.get()
+        .execute(
+            "BEGIN; INSERT INTO readings VALUES (now(), '"
+                + UUID.randomUUID()
+                + "', 'seq', 1); PREPARE TRANSACTION '"
+                + leftover
+                + "'");
+
+    StreamExecutionEnvironment env = harness.environment(20);
+    CollectorJob.build(env, harness.config);
+    JobClient refused = env.executeAsync("without -s");
+
+    ExecutionException failure =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            ExecutionException.class,
+            () -> refused.getJobExecutionResult().get(60, TimeUnit.SECONDS));
+    assertThat(ExceptionUtils.stringifyException(failure))
+        .contains("left by an earlier job (e.g. " + leftover + ")")
+        .contains("flink run -s <path>");
+    assertThat(graph(refused.getJobID()).getStatusTimestamp(JobStatus.RESTARTING)).isZero();
+    assertThat(
+            DB.get()
+                .queryLong("SELECT count(*) FROM pg_prepared_xacts WHERE gid = '" + leftover + "'"))
+        .as("left as it was")
+        .isOne();
+
+    // Rolled back as the message says, the job starts.
+    DB.get().execute("ROLLBACK PREPARED '" + leftover + "'");
+    produce(harness, 0, 10);
+    StreamExecutionEnvironment again = harness.environment(20);
+    CollectorJob.build(again, harness.config);
+    JobClient started = again.executeAsync("after the rollback");
+    assertThat(JobHarness.await(Duration.ofSeconds(60), () -> storedRows() >= DEVICES * 10L))
+        .isTrue();
+    started.cancel().get();
   }
 
   private static AccessExecutionGraph graph(JobID job) throws Exception {

@@ -71,6 +71,25 @@ public final class PreparedTransactions {
   }
 
   /**
+   * Names of the prefix's prepared transactions that writer subtask {@code subtask} is responsible
+   * for: those of former subtasks {@code j} with {@code j % parallelism == subtask} (see {@link
+   * #abortAfter}).
+   */
+  public static List<String> responsibleFor(
+      Connection connection, String prefix, int subtask, int parallelism) throws SQLException {
+    List<String> names = new ArrayList<>();
+    for (String name : list(connection, prefix)) {
+      OptionalLong owner = TransactionIds.subtask(prefix, name);
+      if (TransactionIds.checkpointLabel(prefix, name).isPresent()
+          && owner.isPresent()
+          && owner.getAsLong() % parallelism == subtask) {
+        names.add(name);
+      }
+    }
+    return names;
+  }
+
+  /**
    * Rolls back the prepared transactions a restarting writer subtask is responsible for whose
    * checkpoint label is above {@code restoredCheckpointId}: they were prepared after the checkpoint
    * the subtask restarts from, so their rows will be written again. Transactions of that checkpoint

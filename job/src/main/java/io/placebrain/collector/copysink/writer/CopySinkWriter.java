@@ -145,6 +145,9 @@ public final class CopySinkWriter<T>
         // Nothing of the prefix is touched before this subtask owns it: a second job with the
         // same prefix fails here, before it could roll back the first job's transactions.
         takeOwnership(connection);
+        if (context.restoredCheckpointId().isEmpty()) {
+          refuseLeftoversOfAnotherJob(connection);
+        }
         // Before this subtask prepares anything new: a new checkpoint starts only once every
         // restarted subtask is running again, i.e. past this point. And before the startup
         // action: the leftovers hold locks on the table (rows they inserted), and DDL of the
@@ -221,7 +224,10 @@ public final class CopySinkWriter<T>
     }
     String name =
         TransactionIds.name(
-            settings.transactionIdPrefix(), lastCheckpointId + 1, context.subtask());
+            settings.transactionIdPrefix(),
+            lastCheckpointId + 1,
+            context.subtask(),
+            TransactionIds.jobTag(context.jobId()));
     try (Statement statement = connection.createStatement()) {
       statement.execute("PREPARE TRANSACTION '" + name + "'");
     } catch (SQLException e) {
@@ -365,6 +371,46 @@ public final class CopySinkWriter<T>
               }
               schedulePeriodic(action);
             });
+  }
+
+  /**
+   * Without a restored checkpoint, this subtask's prepared leftovers can be rolled back only when
+   * they are this job's own (an earlier attempt that failed before any checkpoint completed: none
+   * of them belongs to a completed checkpoint). Those of another job (cancelled, then this one
+   * started with {@code flink run} without {@code -s}) may belong to a checkpoint that completed
+   * but was not committed yet; only that job's checkpoints tell, so the start is refused.
+   */
+  private void refuseLeftoversOfAnotherJob(Connection owner) throws SQLException {
+    String prefix = settings.transactionIdPrefix();
+    String ours = TransactionIds.jobTag(context.jobId());
+    List<String> foreign = new ArrayList<>();
+    for (String name :
+        PreparedTransactions.responsibleFor(
+            owner, prefix, context.subtask(), context.parallelism())) {
+      if (!TransactionIds.jobTagOf(prefix, name).map(ours::equals).orElse(false)) {
+        foreign.add(name);
+      }
+    }
+    if (foreign.isEmpty()) {
+      return;
+    }
+    throw new SuppressRestartsException(
+        new IOException(
+            "COPY sink could not start: transaction prefix "
+                + prefix
+                + " has "
+                + foreign.size()
+                + " prepared transaction(s) left by an earlier job (e.g. "
+                + foreign.get(0)
+                + ") and this job starts without a checkpoint or savepoint, so it cannot tell"
+                + " whether they belong to a completed checkpoint (to commit) or not (to roll"
+                + " back). Resume from the earlier job's last checkpoint or savepoint (flink run"
+                + " -s <path>) to resolve them exactly. To start afresh instead, roll them back"
+                + " first (their rows were never visible; rows of a completed checkpoint whose"
+                + " Kafka offsets were committed are then not read again): SELECT gid FROM"
+                + " pg_prepared_xacts WHERE gid LIKE '"
+                + prefix
+                + ":%', then ROLLBACK PREPARED '<gid>' for each."));
   }
 
   /**

@@ -27,6 +27,7 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.apache.flink.streaming.runtime.tasks.TestProcessingTimeService;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -152,6 +153,62 @@ class CopySinkWriterStartupTest {
   }
 
   @Test
+  void aStartWithoutStateRefusesTheLeftoversOfAnotherJob() throws Exception {
+    CopySinkSettings settings =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("cancelled-" + suffix())
+            .build()
+            .settings();
+    String cancelledJob = "aaaaaaaa000000000000000000000001";
+    String newJob = "bbbbbbbb000000000000000000000002";
+    // The cancelled job's subtask 1 of 2 prepared a transaction; whether its checkpoint completed
+    // is recorded only in that job's checkpoints.
+    String leftover;
+    try (CopySinkWriter<Reading> cancelled =
+        writer(settings, 1, 2, OptionalLong.of(6), Set.of(), cancelledJob)) {
+      cancelled.write(reading(1), null);
+      leftover = cancelled.prepareCommit().iterator().next().transactionId();
+    }
+
+    // flink run without -s, at parallelism 1: subtask 0 is responsible for the former subtask 1.
+    assertThatThrownBy(() -> writer(settings, 0, 1, OptionalLong.empty(), Set.of(), newJob))
+        .isInstanceOf(SuppressRestartsException.class)
+        .rootCause()
+        .hasMessageContaining("transaction prefix " + settings.transactionIdPrefix() + " has 1")
+        .hasMessageContaining(leftover)
+        .hasMessageContaining("flink run -s")
+        .hasMessageContaining("ROLLBACK PREPARED");
+    assertThat(preparedNames()).contains(leftover);
+
+    // Resumed from the cancelled job's checkpoint 7 instead, the leftover is resolved exactly: it
+    // belongs to checkpoint 7 (label 7), so it stays for the committer, which has it in its state.
+    writer(settings, 0, 1, OptionalLong.of(7), Set.of(), newJob).close();
+    assertThat(preparedNames()).contains(leftover);
+    DB.get().execute("ROLLBACK PREPARED '" + leftover + "'");
+  }
+
+  @Test
+  void aStartWithoutStateRollsBackTheLeftoversOfItsOwnJob() throws Exception {
+    CopySinkSettings settings =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("own-" + suffix())
+            .build()
+            .settings();
+    String job = "cccccccc000000000000000000000003";
+    // The job failed before its first checkpoint completed; Flink restarts it without state.
+    String leftover;
+    try (CopySinkWriter<Reading> first =
+        writer(settings, 0, 1, OptionalLong.empty(), Set.of(), job)) {
+      first.write(reading(1), null);
+      leftover = first.prepareCommit().iterator().next().transactionId();
+    }
+
+    writer(settings, 0, 1, OptionalLong.empty(), Set.of(), job).close();
+
+    assertThat(preparedNames()).doesNotContain(leftover);
+  }
+
+  @Test
   void aFailedCheckOfPreparedTransactionsClosesTheConnection() {
     CopySinkSettings settings =
         builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build().settings();
@@ -182,6 +239,17 @@ class CopySinkWriterStartupTest {
       OptionalLong restored,
       Set<String> restoredPrefixes)
       throws Exception {
+    return writer(settings, subtask, parallelism, restored, restoredPrefixes, null);
+  }
+
+  private CopySinkWriter<Reading> writer(
+      CopySinkSettings settings,
+      int subtask,
+      int parallelism,
+      OptionalLong restored,
+      Set<String> restoredPrefixes,
+      String jobId)
+      throws Exception {
     return new CopySinkWriter<>(
         settings,
         new ReadingRowEncoder(),
@@ -193,7 +261,7 @@ class CopySinkWriterStartupTest {
             restored,
             timers,
             UnregisteredMetricsGroup.createSinkWriterMetricGroup(),
-            null,
+            jobId,
             restoredPrefixes));
   }
 
