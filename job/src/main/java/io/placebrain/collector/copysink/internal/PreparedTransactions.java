@@ -94,7 +94,8 @@ public final class PreparedTransactions {
    * checkpoint label is above {@code restoredCheckpointId}: they were prepared after the checkpoint
    * the subtask restarts from, so their rows will be written again. Transactions of that checkpoint
    * or earlier belong to the restored state and are committed by the committer. Without a restored
-   * checkpoint every one goes.
+   * checkpoint every one goes: the writer calls it so only once it made sure they are its own job's
+   * and it owns the prefix (see {@link TransactionOwnership}).
    *
    * <p>Each subtask cleans up after itself, because Flink may restart a single failed subtask
    * (region failover) while the others keep writing. After a change of parallelism, subtask {@code

@@ -49,6 +49,12 @@ import org.slf4j.LoggerFactory;
  *       recognised and counted as done.
  * </ul>
  *
+ * <p>Before it touches any prepared transaction, the writer's connection takes this subtask's share
+ * of the transaction prefix ({@link TransactionOwnership}), so a second job with the same prefix
+ * fails instead of interfering. A start without a restored checkpoint rolls back only its own job's
+ * leftovers and refuses those of another job; a restore with another prefix rolls back what the old
+ * prefix left after the checkpoint.
+ *
  * <p><b>At least once.</b> Each batch is its own committed transaction; a failure replays rows
  * since the last checkpoint, some of which may already be stored.
  *
