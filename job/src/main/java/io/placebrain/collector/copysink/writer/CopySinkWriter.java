@@ -172,9 +172,14 @@ public final class CopySinkWriter<T>
       connection.setAutoCommit(false);
     } catch (TransactionOwnership.PrefixInUseException e) {
       closeQuietly();
-      // A restart cannot help while the other job runs; it would only retry this in a loop.
-      throw new SuppressRestartsException(
-          new IOException("COPY sink could not start: " + e.getMessage(), e));
+      IOException failure = new IOException("COPY sink could not start: " + e.getMessage(), e);
+      if (context.restoredCheckpointId().isPresent()) {
+        // A job recovering its own checkpoint may be the prefix's rightful owner, whose lock a
+        // job started just while this subtask failed over took: its restarts outlast that job.
+        throw failure;
+      }
+      // A new job: a restart cannot help while the other job runs, it would only loop.
+      throw new SuppressRestartsException(failure);
     } catch (SQLException e) {
       closeQuietly();
       throw new IOException("COPY sink could not start: " + SqlFailures.describe(e), e);
