@@ -7,6 +7,7 @@ import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.collector.storage.SchemaSettings;
 import io.placebrain.collector.testing.FreshDatabase;
 import io.placebrain.collector.testing.flink.SharedMiniCluster;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.time.Duration;
 import java.time.Instant;
@@ -19,20 +20,26 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.executiongraph.AccessExecutionGraph;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.ExceptionUtils;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A second job submitted with the same {@code sink.transaction-prefix} while the first runs (a copy
- * deployed by mistake) fails at start with the reason, without restarting, and without touching the
- * first job's transactions: the first keeps running and stores every reading exactly once.
+ * What the transaction prefix decides at job level: a second job submitted with the same {@code
+ * sink.transaction-prefix} while the first runs (a copy deployed by mistake) fails at start with
+ * the reason, without restarting and without touching the first job's transactions; a job started
+ * without state refuses another job's leftovers; a job resumed with another prefix cleans up after
+ * the old one.
  */
-class TransactionPrefixOwnershipITCase {
+class TransactionPrefixITCase {
 
   @RegisterExtension static final FreshDatabase DB = new FreshDatabase();
   @RegisterExtension static final SharedMiniCluster FLINK = new SharedMiniCluster();
@@ -178,6 +185,72 @@ class TransactionPrefixOwnershipITCase {
     assertThat(JobHarness.await(Duration.ofSeconds(60), () -> storedRows() >= DEVICES * 10L))
         .isTrue();
     started.cancel().get();
+  }
+
+  @Test
+  void aJobResumedWithAnotherPrefixRollsBackWhatTheOldPrefixLeftAndStoresEveryReadingOnce(
+      @TempDir Path savepoints) throws Exception {
+    for (int d = 0; d < DEVICES; d++) {
+      devices.add(UUID.randomUUID().toString());
+    }
+    JobHarness harness = new JobHarness(DB.get(), Map.of());
+    String oldPrefix = harness.config.sinkTransactionPrefix();
+    produce(harness, 0, READINGS_PER_DEVICE);
+    long expected = (long) DEVICES * READINGS_PER_DEVICE;
+
+    StreamExecutionEnvironment firstEnv = harness.environment(20);
+    CollectorJob.build(firstEnv, harness.config);
+    JobClient first = firstEnv.executeAsync("old prefix");
+    assertThat(JobHarness.await(Duration.ofSeconds(60), () -> storedRows() >= expected / 4))
+        .isTrue();
+    String savepoint =
+        first
+            .stopWithSavepoint(false, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
+            .get();
+    // What the old prefix left after the savepoint: a transaction of a later checkpoint, prepared
+    // by a job that went on from the savepoint and then stopped without committing it.
+    String leftover = TransactionIds.name(oldPrefix, 1_000_000, 1, "0badc0de");
+    DB.get()
+        .execute(
+            "BEGIN; INSERT INTO readings VALUES (now(), '"
+                + devices.get(0)
+                + "', 'seq', -1); PREPARE TRANSACTION '"
+                + leftover
+                + "'");
+
+    CollectorJobConfig renamed =
+        harness.config.with(Map.of("sink.transaction-prefix", oldPrefix + "-renamed"));
+    StreamExecutionEnvironment secondEnv = harness.environment(20);
+    Configuration resume = new Configuration();
+    resume.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
+    secondEnv.configure(resume);
+    CollectorJob.build(secondEnv, renamed);
+    JobClient second = secondEnv.executeAsync("new prefix");
+
+    assertThat(JobHarness.await(Duration.ofSeconds(90), () -> storedRows() >= expected)).isTrue();
+    long checkpoints = completedCheckpoints(second.getJobID());
+    assertThat(
+            JobHarness.await(
+                Duration.ofSeconds(60),
+                () -> completedCheckpoints(second.getJobID()) >= checkpoints + 3))
+        .isTrue();
+    assertThat(
+            DB.get()
+                .queryLong(
+                    "SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE '" + oldPrefix + ":%'"))
+        .as("prepared transactions of the old prefix")
+        .isZero();
+    assertThat(storedRows()).isEqualTo(expected);
+    assertThat(
+            DB.get()
+                .queryLong(
+                    "SELECT count(*) FROM (SELECT device_id, value FROM readings WHERE key = 'seq'"
+                        + " AND device_id IN ("
+                        + deviceList()
+                        + ") GROUP BY device_id, value HAVING count(*) > 1) duplicates"))
+        .as("duplicates")
+        .isZero();
+    second.cancel().get();
   }
 
   private static AccessExecutionGraph graph(JobID job) throws Exception {
