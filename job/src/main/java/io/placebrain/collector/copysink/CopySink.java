@@ -66,7 +66,12 @@ public final class CopySink<T>
   public StatefulSinkWriter<T, CopyWriterState> restoreWriter(
       WriterInitContext context, Collection<CopyWriterState> recoveredState) throws IOException {
     return new CopySinkWriter<>(
-        settings, encoder, connections, startupAction, periodicAction, WriterContext.of(context));
+        settings,
+        encoder,
+        connections,
+        startupAction,
+        periodicAction,
+        WriterContext.of(context).withRestoredState(recoveredState));
   }
 
   @Override

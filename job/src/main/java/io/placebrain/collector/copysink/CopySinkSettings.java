@@ -16,7 +16,8 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
  * @param maxBufferedBytes ... or when the buffered rows take this many bytes
  * @param flushInterval ... or when this much time passed since the last batch
  * @param connectTimeout how long the writer keeps trying to reach the database before failing
- * @param commitAttempts attempts per commit before handing it back to Flink to retry later
+ * @param commitAttempts attempts per commit (transient failures) before the job fails with the
+ *     reason and its restart commits from the checkpoint
  * @param initialBackoff first pause between attempts, doubled each time up to {@code maxBackoff}
  * @param periodicActionInterval how often subtask 0 runs the periodic action, if there is one
  * @param rejectedRowsTable where rows the database refuses as data (SQLSTATE class 22 or 23) go, in

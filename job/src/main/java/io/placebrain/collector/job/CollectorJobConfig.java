@@ -46,6 +46,7 @@ public final class CollectorJobConfig implements Serializable {
     DEFAULTS.put("sink.max-buffered-rows", "20000");
     DEFAULTS.put("sink.max-buffered-bytes", "4194304");
     DEFAULTS.put("sink.flush-interval", "1s");
+    DEFAULTS.put("sink.connect-timeout", "60s");
     DEFAULTS.put("parser.earliest", "2000-01-01T00:00:00Z");
     DEFAULTS.put("parser.max-ahead", "1d");
     DEFAULTS.put("parser.max-record-bytes", "1048576");
@@ -99,6 +100,7 @@ public final class CollectorJobConfig implements Serializable {
     sinkMaxBufferedRows();
     sinkMaxBufferedBytes();
     sinkFlushInterval();
+    sinkConnectTimeout();
     checkpointInterval();
     mqttSettings();
     alertSettings();
@@ -190,6 +192,10 @@ public final class CollectorJobConfig implements Serializable {
 
   public Duration sinkFlushInterval() {
     return duration("sink.flush-interval");
+  }
+
+  public Duration sinkConnectTimeout() {
+    return duration("sink.connect-timeout");
   }
 
   public Duration checkpointInterval() {

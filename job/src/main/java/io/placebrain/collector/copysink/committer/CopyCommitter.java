@@ -6,6 +6,7 @@ import io.placebrain.collector.copysink.internal.Backoff;
 import io.placebrain.collector.copysink.internal.Connections;
 import io.placebrain.collector.copysink.internal.PreparedTransactions;
 import io.placebrain.collector.copysink.internal.SqlFailures;
+import java.io.IOException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Collection;
@@ -16,18 +17,30 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Commits the prepared transactions of completed checkpoints. Each failure is sorted into one of:
+ * Commits the prepared transactions of completed checkpoints, then runs their after-commit
+ * statements. Each failure is sorted into one of:
  *
  * <ul>
  *   <li><b>already committed</b>: the name is not prepared any more. Recovery only rolls back
  *       transactions of checkpoints after the restored one, and this committable belongs to a
- *       completed checkpoint, so it was committed before a restart: done.
- *   <li><b>transient</b> (connection lost, server shutting down, serialization failure): retried
- *       here with backoff, then handed back to Flink to retry later; the prepared transaction waits
- *       in the database meanwhile, and a restart commits it from the checkpoint.
- *   <li><b>permanent</b> (permissions, anything unknown): the job fails with the reason, since
- *       retrying cannot help and skipping would lose the rows.
+ *       completed checkpoint, so it was committed before a restart: done. Its after-commit
+ *       statements run again (they are idempotent), since a failure may have struck between the
+ *       commit and them.
+ *   <li><b>transient</b> (connection lost, server shutting down, serialization failure, a statement
+ *       cancelled by a timeout): retried here with backoff. When the attempts are used up the job
+ *       fails with the database's reason; the prepared transaction waits in the database, and the
+ *       restarted job commits it from its checkpoint.
+ *   <li><b>permanent</b> (permissions, a transaction of another database, anything unknown): the
+ *       job fails with the database's reason, since retrying cannot help. The committable stays in
+ *       the checkpoint and the transaction stays prepared; once the cause is fixed, a restart from
+ *       the checkpoint commits it.
  * </ul>
+ *
+ * <p>A commit that cannot complete always fails the job by throwing from {@link #commit}: never
+ * through {@code CommitRequest.signalFailedWithKnownReason}, which in Flink 2.x only counts the
+ * failure and drops the committable (its rows would stay prepared, never visible, and the job would
+ * carry on), and never through {@code retryLater}, which Flink retries back to back without a pause
+ * and then fails without the reason.
  */
 public final class CopyCommitter implements Committer<CopyCommittable> {
 
@@ -53,24 +66,30 @@ public final class CopyCommitter implements Committer<CopyCommittable> {
 
   @Override
   public void commit(Collection<CommitRequest<CopyCommittable>> requests)
-      throws InterruptedException {
+      throws IOException, InterruptedException {
     for (CommitRequest<CopyCommittable> request : requests) {
       commitOne(request);
     }
   }
 
-  private void commitOne(CommitRequest<CopyCommittable> request) throws InterruptedException {
+  private void commitOne(CommitRequest<CopyCommittable> request)
+      throws IOException, InterruptedException {
     CopyCommittable committable = request.getCommittable();
     Backoff backoff = new Backoff(settings.initialBackoff(), settings.maxBackoff());
+    // Whether an earlier attempt of this call committed: a retry then finds the name gone, which
+    // is this call's own commit, not one from before a restart.
+    boolean committedHere = false;
     for (int attempt = 1; ; attempt++) {
+      boolean afterCommit = false;
       try {
         if (connection == null) {
           connection = connections.connect();
         }
         boolean wasCommitted = false;
-        if (committable.transactionId() != null) {
+        if (committable.transactionId() != null && !committedHere) {
           try {
             PreparedTransactions.commit(connection, committable.transactionId());
+            committedHere = true;
             committed.inc();
             rowsCommitted.inc(committable.rows());
           } catch (SQLException e) {
@@ -85,39 +104,19 @@ public final class CopyCommitter implements Committer<CopyCommittable> {
           }
         }
         // Runs again after a restart even if it ran before: the statements are idempotent.
+        afterCommit = true;
         runAfterCommit(committable);
         if (wasCommitted) {
           request.signalAlreadyCommitted();
         }
         return;
       } catch (SQLException e) {
-        if (!SqlFailures.isTransient(e)) {
-          request.signalFailedWithKnownReason(
-              new IllegalStateException(
-                  "Cannot complete prepared transaction "
-                      + committable.transactionId()
-                      + " ("
-                      + committable.rows()
-                      + " rows) into "
-                      + settings.table()
-                      + ": "
-                      + SqlFailures.describe(e)
-                      + ". It stays prepared in the database; fix the cause and restart the job"
-                      + " from its last checkpoint to commit it.",
-                  e));
-          return;
-        }
         closeConnection();
-        retries.inc();
-        if (attempt >= settings.commitAttempts()) {
-          LOG.warn(
-              "Commit of {} failed {} times ({}); Flink will retry it later",
-              committable.transactionId(),
-              attempt,
-              SqlFailures.describe(e));
-          request.retryLater();
-          return;
+        boolean retry = SqlFailures.isTransient(e) && attempt < settings.commitAttempts();
+        if (!retry) {
+          throw new IOException(failureMessage(committable, afterCommit, attempt, e), e);
         }
+        retries.inc();
         LOG.warn(
             "Commit of {} failed ({}); retrying in {} ms",
             committable.transactionId(),
@@ -126,6 +125,41 @@ public final class CopyCommitter implements Committer<CopyCommittable> {
         backoff.pause();
       }
     }
+  }
+
+  private String failureMessage(
+      CopyCommittable committable, boolean afterCommit, int attempts, SQLException e) {
+    String what;
+    String state;
+    if (committable.transactionId() == null || afterCommit) {
+      what =
+          "Cannot run the statements after the commit of "
+              + (committable.transactionId() == null
+                  ? "a checkpoint"
+                  : "prepared transaction " + committable.transactionId());
+      state =
+          "They run again, in order, when the job restarts from its last checkpoint"
+              + (committable.transactionId() != null ? " (the rows are committed)" : "")
+              + ".";
+    } else {
+      what =
+          "Cannot commit prepared transaction "
+              + committable.transactionId()
+              + " ("
+              + committable.rows()
+              + " rows) into "
+              + settings.table();
+      state =
+          "It stays prepared in the database, and the job commits it when it restarts from its last"
+              + " checkpoint.";
+    }
+    String retried = attempts > 1 ? " (" + attempts + " attempts)" : "";
+    String cause =
+        SqlFailures.isTransient(e)
+            ? ""
+            : " Fix the cause (e.g. database.url or database.user must be the ones that prepared"
+                + " it), then restart the job from its last checkpoint.";
+    return what + retried + ": " + SqlFailures.describe(e) + ". " + state + cause;
   }
 
   private void runAfterCommit(CopyCommittable committable) throws SQLException {

@@ -71,11 +71,31 @@ public final class PreparedTransactions {
   }
 
   /**
+   * Names of the prefix's prepared transactions that writer subtask {@code subtask} is responsible
+   * for: those of former subtasks {@code j} with {@code j % parallelism == subtask} (see {@link
+   * #abortAfter}).
+   */
+  public static List<String> responsibleFor(
+      Connection connection, String prefix, int subtask, int parallelism) throws SQLException {
+    List<String> names = new ArrayList<>();
+    for (String name : list(connection, prefix)) {
+      OptionalLong owner = TransactionIds.subtask(prefix, name);
+      if (TransactionIds.checkpointLabel(prefix, name).isPresent()
+          && owner.isPresent()
+          && owner.getAsLong() % parallelism == subtask) {
+        names.add(name);
+      }
+    }
+    return names;
+  }
+
+  /**
    * Rolls back the prepared transactions a restarting writer subtask is responsible for whose
    * checkpoint label is above {@code restoredCheckpointId}: they were prepared after the checkpoint
    * the subtask restarts from, so their rows will be written again. Transactions of that checkpoint
    * or earlier belong to the restored state and are committed by the committer. Without a restored
-   * checkpoint every one goes.
+   * checkpoint every one goes: the writer calls it so only once it made sure they are its own job's
+   * and it owns the prefix (see {@link TransactionOwnership}).
    *
    * <p>Each subtask cleans up after itself, because Flink may restart a single failed subtask
    * (region failover) while the others keep writing. After a change of parallelism, subtask {@code

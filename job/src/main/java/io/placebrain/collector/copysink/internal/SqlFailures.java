@@ -40,7 +40,9 @@ public final class SqlFailures {
       case "53": // insufficient resources: too many connections, disk full, out of memory
       case "57": // operator intervention: admin/crash shutdown, cannot connect now
       case "58": // system error: I/O error
-        return !state.equals("57014"); // query_canceled is a timeout we chose, not an outage
+        // Includes 57014 query_canceled: a statement_timeout (e.g. set for the role) or a
+        // cancelled backend; the statement is worth another attempt, never worth skipping.
+        return true;
       case "40": // transaction rollback: serialization failure, deadlock
         return true;
       case "55":

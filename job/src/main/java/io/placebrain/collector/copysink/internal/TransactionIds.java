@@ -11,7 +11,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * transaction with one more than the last id it saw. That is enough for recovery from checkpoint
  * {@code R}: a transaction prepared after the writer snapshotted {@code R} carries a label above
  * {@code R}; one that belongs to {@code R} or earlier carries a label of at most {@code R}. The
- * nonce keeps names unique when a restarted job reuses labels.
+ * nonce keeps names unique when a restarted job reuses labels; its first 8 hex digits are those of
+ * the job id (a tag of the job that prepared it), the last 8 random. Names of earlier versions
+ * carry an 8-digit random nonce and no tag.
  */
 public final class TransactionIds {
 
@@ -19,14 +21,45 @@ public final class TransactionIds {
 
   private TransactionIds() {}
 
+  /** The job tag of writers that do not know their job (tests). */
+  public static final String UNKNOWN_JOB = "00000000";
+
   public static String name(String prefix, long checkpointLabel, int subtask) {
+    return name(prefix, checkpointLabel, subtask, UNKNOWN_JOB);
+  }
+
+  /**
+   * @param jobTag the job's tag, see {@link #jobTag(String)}
+   */
+  public static String name(String prefix, long checkpointLabel, int subtask, String jobTag) {
     return prefix
         + SEPARATOR
         + checkpointLabel
         + SEPARATOR
         + subtask
         + SEPARATOR
-        + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffffL);
+        + jobTag
+        + String.format("%08x", ThreadLocalRandom.current().nextInt());
+  }
+
+  /** The tag of a job in its transaction names: the first 8 hex digits of its id. */
+  public static String jobTag(String jobId) {
+    if (jobId == null || jobId.length() < 8) {
+      return UNKNOWN_JOB;
+    }
+    return jobId.substring(0, 8).toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /** The job tag of a name this prefix created, or empty (another prefix, or an untagged name). */
+  public static java.util.Optional<String> jobTagOf(String prefix, String name) {
+    if (!name.startsWith(prefix + SEPARATOR)) {
+      return java.util.Optional.empty();
+    }
+    String[] parts = name.substring(prefix.length() + 1).split(String.valueOf(SEPARATOR), -1);
+    if (parts.length != 3 || parts[2].length() != 16) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(parts[2].substring(0, 8));
   }
 
   /** The checkpoint label of a name this prefix created, or empty if the name is not ours. */

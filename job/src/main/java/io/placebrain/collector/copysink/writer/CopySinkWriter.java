@@ -12,6 +12,7 @@ import io.placebrain.collector.copysink.internal.PreparedTransactions;
 import io.placebrain.collector.copysink.internal.RejectedRows;
 import io.placebrain.collector.copysink.internal.SqlFailures;
 import io.placebrain.collector.copysink.internal.TransactionIds;
+import io.placebrain.collector.copysink.internal.TransactionOwnership;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -24,6 +25,7 @@ import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
 import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.postgresql.PGConnection;
 import org.slf4j.Logger;
@@ -49,6 +51,12 @@ import org.slf4j.LoggerFactory;
  *       recognised and counted as done.
  * </ul>
  *
+ * <p>Before it touches any prepared transaction, the writer's connection takes this subtask's share
+ * of the transaction prefix ({@link TransactionOwnership}), so a second job with the same prefix
+ * fails instead of interfering. A start without a restored checkpoint rolls back only its own job's
+ * leftovers and refuses those of another job; a restore with another prefix rolls back what the old
+ * prefix left after the checkpoint.
+ *
  * <p><b>At least once.</b> Each batch is its own committed transaction; a failure replays rows
  * since the last checkpoint, some of which may already be stored.
  *
@@ -70,7 +78,16 @@ public final class CopySinkWriter<T>
 
   private final CopySinkSettings settings;
   private final CopyRowEncoder<T> encoder;
+
+  /**
+   * Connections for writing; exactly once, each takes this subtask's ownership of the transaction
+   * prefix before it is used (see {@link TransactionOwnership}).
+   */
   private final ConnectionFactory connections;
+
+  /** Connections as they come, for work beside the writing such as maintenance. */
+  private final ConnectionFactory plainConnections;
+
   private final WriterContext context;
   private final String copySql;
   private final BinaryCopyBuffer buffer;
@@ -128,7 +145,8 @@ public final class CopySinkWriter<T>
       throws IOException {
     this.settings = settings;
     this.encoder = encoder;
-    this.connections = connections;
+    this.plainConnections = connections;
+    this.connections = settings.exactlyOnce() ? this::connectAsOwner : connections;
     this.context = context;
     this.copySql = settings.copyStatement();
     this.buffer = new BinaryCopyBuffer((int) Math.min(settings.maxBufferedBytes() + 1024, 1 << 24));
@@ -151,25 +169,44 @@ public final class CopySinkWriter<T>
     metrics.gauge("copyBufferedBytes", buffer::sizeInBytes);
 
     try {
-      connection = connectWithRetry();
-      if (startupAction != null) {
-        startupAction.run(connection);
-      }
-      if (rejectedRows != null) {
-        rejectedRows.checkExists(connection);
-      }
+      connection = connectWithRetry(plainConnections);
       if (settings.exactlyOnce()) {
         PreparedTransactions.checkEnabled(connection, context.parallelism());
+        // Nothing of the prefix is touched before this subtask owns it: a second job with the
+        // same prefix fails here, before it could roll back the first job's transactions.
+        takeOwnership(connection);
+        if (context.restoredCheckpointId().isEmpty()) {
+          refuseLeftoversOfAnotherJob(connection);
+        }
         // Before this subtask prepares anything new: a new checkpoint starts only once every
-        // restarted subtask is running again, i.e. past this point.
+        // restarted subtask is running again, i.e. past this point. And before the startup
+        // action: the leftovers hold locks on the table (rows they inserted), and DDL of the
+        // startup action would wait for them, which only this rollback releases.
         PreparedTransactions.abortAfter(
             connection,
             settings.transactionIdPrefix(),
             context.restoredCheckpointId(),
             context.subtask(),
             context.parallelism());
+        recoverRestoredPrefixes(connection);
+      }
+      if (startupAction != null) {
+        startupAction.run(connection);
+      }
+      if (rejectedRows != null) {
+        rejectedRows.checkExists(connection);
       }
       connection.setAutoCommit(false);
+    } catch (TransactionOwnership.PrefixInUseException e) {
+      closeQuietly();
+      IOException failure = new IOException("COPY sink could not start: " + e.getMessage(), e);
+      if (context.restoredCheckpointId().isPresent()) {
+        // A job recovering its own checkpoint may be the prefix's rightful owner, whose lock a
+        // job started just while this subtask failed over took: its restarts outlast that job.
+        throw failure;
+      }
+      // A new job: a restart cannot help while the other job runs, it would only loop.
+      throw new SuppressRestartsException(failure);
     } catch (SQLException e) {
       closeQuietly();
       throw new IOException("COPY sink could not start: " + SqlFailures.describe(e), e);
@@ -177,6 +214,10 @@ public final class CopySinkWriter<T>
       closeQuietly();
       Thread.currentThread().interrupt();
       throw new IOException("Interrupted while connecting", e);
+    } catch (RuntimeException e) {
+      // Such as prepared transactions disabled on the server: the message says what to set.
+      closeQuietly();
+      throw e;
     }
     scheduleFlush();
     if (periodicAction != null && context.subtask() == 0) {
@@ -222,7 +263,10 @@ public final class CopySinkWriter<T>
     }
     String name =
         TransactionIds.name(
-            settings.transactionIdPrefix(), lastCheckpointId + 1, context.subtask());
+            settings.transactionIdPrefix(),
+            lastCheckpointId + 1,
+            context.subtask(),
+            TransactionIds.jobTag(context.jobId()));
     try (Statement statement = connection.createStatement()) {
       statement.execute("PREPARE TRANSACTION '" + name + "'");
     } catch (SQLException e) {
@@ -243,7 +287,9 @@ public final class CopySinkWriter<T>
   @Override
   public List<CopyWriterState> snapshotState(long checkpointId) {
     lastCheckpointId = Math.max(lastCheckpointId, checkpointId);
-    return List.of();
+    return settings.exactlyOnce()
+        ? List.of(new CopyWriterState(settings.transactionIdPrefix()))
+        : List.of();
   }
 
   /**
@@ -417,7 +463,7 @@ public final class CopySinkWriter<T>
         .registerTimer(
             context.timers().getCurrentProcessingTime() + intervalMillis,
             time -> {
-              try (Connection own = connections.connect()) {
+              try (Connection own = plainConnections.connect()) {
                 action.run(own);
               } catch (SQLException | RuntimeException e) {
                 LOG.warn("Periodic maintenance failed; it runs again in {} ms", intervalMillis, e);
@@ -426,12 +472,122 @@ public final class CopySinkWriter<T>
             });
   }
 
-  private Connection connectWithRetry() throws SQLException, InterruptedException {
+  /**
+   * Without a restored checkpoint, this subtask's prepared leftovers can be rolled back only when
+   * they are this job's own (an earlier attempt that failed before any checkpoint completed: none
+   * of them belongs to a completed checkpoint). Those of another job (cancelled, then this one
+   * started with {@code flink run} without {@code -s}) may belong to a checkpoint that completed
+   * but was not committed yet; only that job's checkpoints tell, so the start is refused.
+   */
+  private void refuseLeftoversOfAnotherJob(Connection owner) throws SQLException {
+    String prefix = settings.transactionIdPrefix();
+    String ours = TransactionIds.jobTag(context.jobId());
+    List<String> foreign = new ArrayList<>();
+    for (String name :
+        PreparedTransactions.responsibleFor(
+            owner, prefix, context.subtask(), context.parallelism())) {
+      if (!TransactionIds.jobTagOf(prefix, name).map(ours::equals).orElse(false)) {
+        foreign.add(name);
+      }
+    }
+    if (foreign.isEmpty()) {
+      return;
+    }
+    throw new SuppressRestartsException(
+        new IOException(
+            "COPY sink could not start: transaction prefix "
+                + prefix
+                + " has "
+                + foreign.size()
+                + " prepared transaction(s) left by an earlier job (e.g. "
+                + foreign.get(0)
+                + ") and this job starts without a checkpoint or savepoint, so it cannot tell"
+                + " whether they belong to a completed checkpoint (to commit) or not (to roll"
+                + " back). Resume from the earlier job's last checkpoint or savepoint (flink run"
+                + " -s <path>) to resolve them exactly. To start afresh instead, roll them back"
+                + " first (their rows were never visible; rows of a completed checkpoint whose"
+                + " Kafka offsets were committed are then not read again): SELECT gid FROM"
+                + " pg_prepared_xacts WHERE gid LIKE '"
+                + prefix
+                + ":%', then ROLLBACK PREPARED '<gid>' for each."));
+  }
+
+  /**
+   * After a restore with another {@code sink.transaction-prefix}: rolls back what the old prefix
+   * left after the restored checkpoint, as {@link PreparedTransactions#abortAfter} does for the
+   * current one (its transactions of the restored checkpoint or before are in the committer's
+   * restored state and get committed). Of every former subtask, not only those this subtask takes
+   * over: the restored state is split among the subtasks without regard to who owned what, so only
+   * some of them learn the old prefix, and a rollback done twice is harmless. Left alone while a
+   * running job still writes with the old prefix (it holds its locks): they are that job's.
+   */
+  private void recoverRestoredPrefixes(Connection owner) throws SQLException {
+    for (String previous : context.restoredPrefixes()) {
+      if (previous.equals(settings.transactionIdPrefix())) {
+        continue;
+      }
+      List<String> users = TransactionOwnership.sessionsWriting(owner, previous);
+      if (!users.isEmpty()) {
+        LOG.warn(
+            "The restored state names transaction prefix {}, which this job no longer uses; a"
+                + " running job still writes with it ({}), so its prepared transactions are left"
+                + " to that job",
+            previous,
+            users);
+        continue;
+      }
+      List<String> aborted =
+          PreparedTransactions.abortAfter(owner, previous, context.restoredCheckpointId(), 0, 1);
+      LOG.info(
+          "Transaction prefix changed from {} to {}: rolled back {} transaction(s) of the old"
+              + " prefix left after checkpoint {}",
+          previous,
+          settings.transactionIdPrefix(),
+          aborted.size(),
+          context.restoredCheckpointId().orElse(0L));
+    }
+  }
+
+  /**
+   * A connection that owns this subtask's share of the transaction prefix, for the connection's
+   * lifetime; used for every connection the writer writes with, so a reconnect takes it again.
+   */
+  private Connection connectAsOwner() throws SQLException {
+    Connection owned = plainConnections.connect();
+    try {
+      takeOwnership(owned);
+      return owned;
+    } catch (SQLException | RuntimeException e) {
+      Connections.closeQuietly(owned);
+      throw e;
+    } catch (InterruptedException e) {
+      Connections.closeQuietly(owned);
+      Thread.currentThread().interrupt();
+      throw new SQLException("Interrupted while taking over the transaction prefix", e);
+    }
+  }
+
+  private void takeOwnership(Connection owner) throws SQLException, InterruptedException {
+    if (context.jobId() != null) {
+      TransactionOwnership.identify(
+          owner, TransactionOwnership.applicationName(context.jobId(), context.subtask()));
+    }
+    TransactionOwnership.acquire(
+        owner,
+        settings.transactionIdPrefix(),
+        context.subtask(),
+        context.parallelism(),
+        context.jobId(),
+        settings.connectTimeout());
+  }
+
+  private Connection connectWithRetry(ConnectionFactory factory)
+      throws SQLException, InterruptedException {
     long deadline = System.nanoTime() + settings.connectTimeout().toNanos();
     Backoff backoff = new Backoff(settings.initialBackoff(), settings.maxBackoff());
     while (true) {
       try {
-        return connections.connect();
+        return factory.connect();
       } catch (SQLException e) {
         if (!SqlFailures.isTransient(e)
             || System.nanoTime() + backoff.nextPauseMillis() * 1_000_000L >= deadline) {

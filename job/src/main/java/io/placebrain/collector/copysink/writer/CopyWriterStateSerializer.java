@@ -1,12 +1,20 @@
 package io.placebrain.collector.copysink.writer;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 
-/** Versioned serializer of the (empty) {@link CopyWriterState}. */
+/**
+ * Versioned serializer of {@link CopyWriterState}. Version 1 was empty (savepoints of versions
+ * before the prefix was recorded still restore, as state without a prefix); version 2 holds the
+ * transaction prefix.
+ */
 public final class CopyWriterStateSerializer implements SimpleVersionedSerializer<CopyWriterState> {
 
-  static final int VERSION = 1;
+  static final int VERSION = 2;
 
   @Override
   public int getVersion() {
@@ -14,16 +22,32 @@ public final class CopyWriterStateSerializer implements SimpleVersionedSerialize
   }
 
   @Override
-  public byte[] serialize(CopyWriterState state) {
-    return new byte[0];
+  public byte[] serialize(CopyWriterState state) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      out.writeBoolean(state.transactionPrefix() != null);
+      if (state.transactionPrefix() != null) {
+        out.writeUTF(state.transactionPrefix());
+      }
+    }
+    return bytes.toByteArray();
   }
 
   @Override
   public CopyWriterState deserialize(int version, byte[] serialized) throws IOException {
-    if (version != VERSION) {
-      throw new IOException(
-          "Unknown version " + version + " of COPY sink writer state; this build reads " + VERSION);
+    switch (version) {
+      case 1:
+        return CopyWriterState.EMPTY;
+      case 2:
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(serialized))) {
+          return in.readBoolean() ? new CopyWriterState(in.readUTF()) : CopyWriterState.EMPTY;
+        }
+      default:
+        throw new IOException(
+            "Unknown version "
+                + version
+                + " of COPY sink writer state; this build reads up to "
+                + VERSION);
     }
-    return CopyWriterState.EMPTY;
   }
 }

@@ -3,11 +3,13 @@ package io.placebrain.collector.copysink.committer;
 import static io.placebrain.collector.copysink.CopySinkTestSupport.builder;
 import static io.placebrain.collector.copysink.CopySinkTestSupport.connections;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.placebrain.collector.copysink.ConnectionFactory;
 import io.placebrain.collector.copysink.CopySinkSettings;
 import io.placebrain.collector.copysink.CopySinkTestSupport.RecordingRequest;
 import io.placebrain.collector.testing.FreshDatabase;
+import java.io.IOException;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -67,25 +69,39 @@ class CopyCommitterTest {
   }
 
   @Test
-  void transientFailuresBeyondTheAttemptsAreHandedBackToRetryLater() throws Exception {
+  void aStatementCancelledByATimeoutIsRetried() throws Exception {
+    prepare("t:6:0:a");
     AtomicInteger attempts = new AtomicInteger();
 
-    RecordingRequest request = commitWith(failingFirst(100, "57P01", attempts), "t:4:0:a");
+    RecordingRequest request = commitWith(failingFirst(2, "57014", attempts), "t:6:0:a");
 
-    assertThat(request.outcome).isEqualTo("retry-later");
+    assertThat(request.outcome).isEqualTo("committed");
+    assertThat(attempts).hasValue(3);
+  }
+
+  @Test
+  void transientFailuresBeyondTheAttemptsFailWithTheReason() throws Exception {
+    AtomicInteger attempts = new AtomicInteger();
+
+    assertThatThrownBy(() -> commitWith(failingFirst(100, "57P01", attempts), "t:4:0:a"))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("t:4:0:a")
+        .hasMessageContaining("57P01")
+        .hasMessageContaining("3 attempts")
+        .hasMessageContaining("stays prepared");
     assertThat(attempts).hasValue(3);
   }
 
   @Test
   void permanentFailuresFailWithTheReason() throws Exception {
-    RecordingRequest request =
-        commitWith(failingFirst(100, "42501", new AtomicInteger()), "t:5:0:a");
+    AtomicInteger attempts = new AtomicInteger();
 
-    assertThat(request.outcome).isEqualTo("failed");
-    assertThat(request.failure)
+    assertThatThrownBy(() -> commitWith(failingFirst(100, "42501", attempts), "t:5:0:a"))
+        .isInstanceOf(IOException.class)
         .hasMessageContaining("t:5:0:a")
         .hasMessageContaining("42501")
         .hasMessageContaining("stays prepared");
+    assertThat(attempts).as("not retried").hasValue(1);
   }
 
   private static ConnectionFactory failingFirst(

@@ -18,7 +18,7 @@ class SqlFailuresTest {
     "40P01, true", // deadlock
     "53300, true", // too many connections
     "55P03, true", // lock not available
-    "57014, false", // query canceled
+    "57014, true", // query canceled: a statement timeout, worth another attempt
     "42P01, false", // undefined table
     "42501, false", // insufficient privilege
     "22P02, false", // invalid text representation

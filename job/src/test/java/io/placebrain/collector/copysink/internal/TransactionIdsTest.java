@@ -18,6 +18,16 @@ class TransactionIdsTest {
   }
 
   @Test
+  void namesCarryTheTagOfTheirJob() {
+    String name = TransactionIds.name("p", 3, 1, TransactionIds.jobTag("C4578123d2dce4ab"));
+
+    assertThat(TransactionIds.jobTagOf("p", name)).hasValue("c4578123");
+    assertThat(TransactionIds.subtask("p", name)).hasValue(1);
+    assertThat(TransactionIds.jobTagOf("p", "p:3:1:1a2b3c4d")).as("an earlier version").isEmpty();
+    assertThat(TransactionIds.jobTag(null)).isEqualTo(TransactionIds.UNKNOWN_JOB);
+  }
+
+  @Test
   void namesOfOtherPrefixesAreNotOurs() {
     String name = TransactionIds.name("collector-readings-2", 5, 0);
 

@@ -11,16 +11,26 @@ class CopyWriterStateSerializerTest {
   private final CopyWriterStateSerializer serializer = new CopyWriterStateSerializer();
 
   @Test
-  void roundTrips() throws Exception {
-    byte[] bytes = serializer.serialize(CopyWriterState.EMPTY);
+  void roundTripsThePrefix() throws Exception {
+    byte[] bytes = serializer.serialize(new CopyWriterState("collector-readings"));
 
-    assertThat(serializer.deserialize(serializer.getVersion(), bytes))
-        .isSameAs(CopyWriterState.EMPTY);
+    assertThat(serializer.deserialize(serializer.getVersion(), bytes).transactionPrefix())
+        .isEqualTo("collector-readings");
+    assertThat(
+            serializer.deserialize(
+                serializer.getVersion(), serializer.serialize(CopyWriterState.EMPTY)))
+        .isEqualTo(CopyWriterState.EMPTY);
+  }
+
+  @Test
+  void readsTheEmptyStateOfVersionOne() throws Exception {
+    // What the writer stored before it recorded its prefix.
+    assertThat(serializer.deserialize(1, new byte[0]).transactionPrefix()).isNull();
   }
 
   @Test
   void refusesUnknownVersions() {
-    assertThatThrownBy(() -> serializer.deserialize(2, new byte[0]))
+    assertThatThrownBy(() -> serializer.deserialize(3, new byte[0]))
         .isInstanceOf(IOException.class);
   }
 }

@@ -1,0 +1,155 @@
+package io.placebrain.collector.copysink.writer;
+
+import static io.placebrain.collector.copysink.CopySinkTestSupport.builder;
+import static io.placebrain.collector.copysink.CopySinkTestSupport.connections;
+import static io.placebrain.collector.copysink.CopySinkTestSupport.reading;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import io.placebrain.collector.copysink.CopySinkSettings;
+import io.placebrain.collector.copysink.CopySinkTestSupport.RecordingRequest;
+import io.placebrain.collector.copysink.committer.CopyCommittable;
+import io.placebrain.collector.copysink.committer.CopyCommitter;
+import io.placebrain.collector.readings.ReadingRowEncoder;
+import io.placebrain.collector.telemetry.Reading;
+import io.placebrain.collector.testing.FreshDatabase;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.OptionalLong;
+import org.apache.flink.api.connector.sink2.Committer;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
+import org.apache.flink.streaming.runtime.tasks.TestProcessingTimeService;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** Each (transaction prefix, subtask) belongs to one job's writer at a time. */
+class CopySinkWriterOwnershipTest {
+
+  @RegisterExtension static final FreshDatabase DB = new FreshDatabase();
+
+  private static final String FIRST_JOB = "0123456789abcdef0123456789abcdef";
+  private static final String SECOND_JOB = "fedcba9876543210fedcba9876543210";
+
+  private final TestProcessingTimeService timers = new TestProcessingTimeService();
+
+  @BeforeAll
+  static void createTable() throws Exception {
+    DB.get()
+        .execute(
+            "CREATE TABLE readings (time timestamptz, device_id uuid, key text, value float8)");
+  }
+
+  @BeforeEach
+  void clean() throws Exception {
+    DB.get().execute("DELETE FROM readings");
+  }
+
+  @Test
+  void aSecondJobWithTheSamePrefixFailsWithoutRestartsAndLeavesTheFirstJobsTransactions()
+      throws Exception {
+    CopySinkSettings settings = settings(Duration.ofSeconds(1));
+    try (CopySinkWriter<Reading> first = writer(settings, FIRST_JOB, 0, 1, OptionalLong.empty())) {
+      first.write(reading(1), null);
+      first.write(reading(2), null);
+      Collection<CopyCommittable> awaitingCommit = first.prepareCommit();
+
+      // Without state a writer would roll back every transaction of its prefix and subtask.
+      assertThatThrownBy(() -> writer(settings, SECOND_JOB, 0, 1, OptionalLong.empty()))
+          .isInstanceOf(SuppressRestartsException.class)
+          .rootCause()
+          .hasMessageContaining(
+              "another job is writing with transaction prefix "
+                  + settings.transactionIdPrefix()
+                  + " (subtask 0) — give each job its own sink.transaction-prefix")
+          .hasMessageContaining("pg_terminate_backend");
+
+      assertThat(preparedCount()).as("the first job's transaction is still prepared").isOne();
+      commit(settings, awaitingCommit);
+      first.write(reading(3), null);
+      commit(settings, first.prepareCommit());
+    }
+    assertThat(DB.get().queryLong("SELECT count(*) FROM readings")).isEqualTo(3);
+  }
+
+  @Test
+  void aRestartedSubtaskEndsTheLingeringSessionOfItsEarlierAttempt() throws Exception {
+    CopySinkSettings settings = settings(Duration.ofSeconds(30));
+    // The earlier attempt's connection is never closed, as when its TaskManager vanished.
+    CopySinkWriter<Reading> earlier = writer(settings, FIRST_JOB, 0, 1, OptionalLong.empty());
+    try {
+      CopySinkWriter<Reading> restarted =
+          assertTimeoutPreemptively(
+              Duration.ofSeconds(10), () -> writer(settings, FIRST_JOB, 0, 1, OptionalLong.of(1)));
+      restarted.write(reading(1), null);
+      commit(settings, restarted.prepareCommit());
+      restarted.close();
+    } finally {
+      earlier.close();
+    }
+    assertThat(DB.get().queryLong("SELECT count(*) FROM readings")).isOne();
+  }
+
+  @Test
+  void aWriterTakingOverAFormerSubtaskAfterARescaleWaitsForItsOwner() throws Exception {
+    CopySinkSettings settings = settings(Duration.ofSeconds(1));
+    // Another job still writes as subtask 2 of 3; after scaling to 2, subtask 0 would take over
+    // (and roll back) subtask 2's transactions.
+    try (CopySinkWriter<Reading> other = writer(settings, SECOND_JOB, 2, 3, OptionalLong.empty())) {
+      // Restored from a checkpoint, the job may be the rightful owner: it fails, but restarts.
+      assertThatThrownBy(() -> writer(settings, FIRST_JOB, 0, 2, OptionalLong.of(4)))
+          .isInstanceOf(IOException.class)
+          .rootCause()
+          .hasMessageContaining("(subtask 2)");
+      // Subtask 1 takes over nothing of subtask 2.
+      writer(settings, FIRST_JOB, 1, 2, OptionalLong.of(4)).close();
+    }
+    writer(settings, FIRST_JOB, 0, 2, OptionalLong.of(4)).close();
+  }
+
+  private static CopySinkSettings settings(Duration connectTimeout) {
+    return builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+        .setConnectTimeout(connectTimeout)
+        .build()
+        .settings();
+  }
+
+  private CopySinkWriter<Reading> writer(
+      CopySinkSettings settings, String jobId, int subtask, int parallelism, OptionalLong restored)
+      throws Exception {
+    return new CopySinkWriter<>(
+        settings,
+        new ReadingRowEncoder(),
+        connections(DB.get()),
+        null,
+        new WriterContext(
+            subtask,
+            parallelism,
+            restored,
+            timers,
+            UnregisteredMetricsGroup.createSinkWriterMetricGroup(),
+            jobId));
+  }
+
+  private static void commit(CopySinkSettings settings, Collection<CopyCommittable> committables)
+      throws Exception {
+    List<Committer.CommitRequest<CopyCommittable>> requests = new ArrayList<>();
+    committables.forEach(c -> requests.add(new RecordingRequest(c)));
+    try (CopyCommitter committer =
+        new CopyCommitter(settings, connections(DB.get()), new UnregisteredMetricsGroup())) {
+      committer.commit(requests);
+    }
+  }
+
+  private static long preparedCount() throws Exception {
+    return DB.get()
+        .queryLong("SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()");
+  }
+}

@@ -1,0 +1,325 @@
+package io.placebrain.collector.copysink.writer;
+
+import static io.placebrain.collector.copysink.CopySinkTestSupport.builder;
+import static io.placebrain.collector.copysink.CopySinkTestSupport.connections;
+import static io.placebrain.collector.copysink.CopySinkTestSupport.reading;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import io.placebrain.collector.copysink.ConnectionAction;
+import io.placebrain.collector.copysink.ConnectionFactory;
+import io.placebrain.collector.copysink.CopySinkSettings;
+import io.placebrain.collector.copysink.internal.TransactionIds;
+import io.placebrain.collector.readings.ReadingRowEncoder;
+import io.placebrain.collector.telemetry.Reading;
+import io.placebrain.collector.testing.FreshDatabase;
+import java.lang.reflect.Proxy;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
+import org.apache.flink.streaming.runtime.tasks.TestProcessingTimeService;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** What a writer does before it writes: recover leftovers, then the startup action. */
+class CopySinkWriterStartupTest {
+
+  @RegisterExtension static final FreshDatabase DB = new FreshDatabase();
+
+  private final TestProcessingTimeService timers = new TestProcessingTimeService();
+
+  @BeforeAll
+  static void createTable() throws Exception {
+    DB.get()
+        .execute(
+            "CREATE TABLE readings (time timestamptz, device_id uuid, key text, value float8)");
+  }
+
+  @Test
+  void leftoversAreRolledBackBeforeTheStartupActionWaitsForTheirLocks() throws Exception {
+    CopySinkSettings settings =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build().settings();
+    // The subtask prepared checkpoint 3's transaction, then the job failed before checkpoint 3
+    // completed: the leftover keeps its lock on readings until it is rolled back.
+    String leftover = TransactionIds.name(settings.transactionIdPrefix(), 3, 0);
+    DB.get()
+        .execute(
+            "BEGIN; INSERT INTO readings VALUES (now(), gen_random_uuid(), 'leftover', 1);"
+                + " PREPARE TRANSACTION '"
+                + leftover
+                + "'");
+    // Like a schema migration that has to change the table; it waits at most 10 s for the lock.
+    ConnectionAction migration =
+        connection -> {
+          connection.setAutoCommit(false);
+          try (Statement statement = connection.createStatement()) {
+            statement.execute("SET LOCAL lock_timeout = '10s'");
+            statement.execute("LOCK TABLE readings IN ACCESS EXCLUSIVE MODE");
+            connection.commit();
+          } finally {
+            connection.setAutoCommit(true);
+          }
+        };
+
+    CopySinkWriter<Reading> restarted =
+        assertTimeoutPreemptively(
+            Duration.ofSeconds(5),
+            () ->
+                new CopySinkWriter<>(
+                    settings,
+                    new ReadingRowEncoder(),
+                    connections(DB.get()),
+                    migration,
+                    new WriterContext(
+                        0,
+                        1,
+                        OptionalLong.of(2),
+                        timers,
+                        UnregisteredMetricsGroup.createSinkWriterMetricGroup())));
+    restarted.close();
+
+    assertThat(DB.get().queryLong("SELECT count(*) FROM pg_prepared_xacts")).isZero();
+    assertThat(DB.get().queryLong("SELECT count(*) FROM readings")).isZero();
+  }
+
+  @Test
+  void aRestoreWithAnotherPrefixRollsBackWhatTheOldPrefixLeftAfterTheCheckpoint() throws Exception {
+    CopySinkSettings before =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("before-" + suffix())
+            .build()
+            .settings();
+    CopySinkSettings after =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("after-" + suffix())
+            .build()
+            .settings();
+    // Subtask 1 of 2 under the old prefix: checkpoint 1 completes (its transaction not yet
+    // committed), checkpoint 2's transaction is prepared but the checkpoint never completes.
+    String ofCheckpoint1;
+    String ofCheckpoint2;
+    List<CopyWriterState> state;
+    try (CopySinkWriter<Reading> old = writer(before, 1, 2, OptionalLong.empty(), Set.of())) {
+      old.write(reading(1), null);
+      ofCheckpoint1 = old.prepareCommit().iterator().next().transactionId();
+      state = old.snapshotState(1);
+      old.write(reading(2), null);
+      ofCheckpoint2 = old.prepareCommit().iterator().next().transactionId();
+    }
+    Set<String> restoredPrefixes = new HashSet<>();
+    state.forEach(entry -> restoredPrefixes.add(entry.transactionPrefix()));
+
+    // Restored from checkpoint 1 with the new prefix, at parallelism 1: subtask 0 got the state.
+    writer(after, 0, 1, OptionalLong.of(1), restoredPrefixes).close();
+
+    assertThat(preparedNames()).contains(ofCheckpoint1).doesNotContain(ofCheckpoint2);
+    DB.get().execute("ROLLBACK PREPARED '" + ofCheckpoint1 + "'");
+  }
+
+  @Test
+  void theOldPrefixIsLeftAloneWhileAJobStillWritesWithIt() throws Exception {
+    CopySinkSettings before =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("running-" + suffix())
+            .build()
+            .settings();
+    CopySinkSettings after =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("copy-" + suffix())
+            .build()
+            .settings();
+    try (CopySinkWriter<Reading> running = writer(before, 0, 1, OptionalLong.empty(), Set.of())) {
+      running.write(reading(1), null);
+      String awaitingCommit = running.prepareCommit().iterator().next().transactionId();
+
+      // A copy started from a savepoint of the running job, with its own prefix.
+      writer(after, 0, 1, OptionalLong.of(0), Set.of(before.transactionIdPrefix())).close();
+
+      assertThat(preparedNames()).contains(awaitingCommit);
+      DB.get().execute("ROLLBACK PREPARED '" + awaitingCommit + "'");
+    }
+  }
+
+  @Test
+  void aStartWithoutStateRefusesTheLeftoversOfAnotherJob() throws Exception {
+    CopySinkSettings settings =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("cancelled-" + suffix())
+            .build()
+            .settings();
+    String cancelledJob = "aaaaaaaa000000000000000000000001";
+    String newJob = "bbbbbbbb000000000000000000000002";
+    // The cancelled job's subtask 1 of 2 prepared a transaction; whether its checkpoint completed
+    // is recorded only in that job's checkpoints.
+    String leftover;
+    try (CopySinkWriter<Reading> cancelled =
+        writer(settings, 1, 2, OptionalLong.of(6), Set.of(), cancelledJob)) {
+      cancelled.write(reading(1), null);
+      leftover = cancelled.prepareCommit().iterator().next().transactionId();
+    }
+
+    // flink run without -s, at parallelism 1: subtask 0 is responsible for the former subtask 1.
+    assertThatThrownBy(() -> writer(settings, 0, 1, OptionalLong.empty(), Set.of(), newJob))
+        .isInstanceOf(SuppressRestartsException.class)
+        .rootCause()
+        .hasMessageContaining("transaction prefix " + settings.transactionIdPrefix() + " has 1")
+        .hasMessageContaining(leftover)
+        .hasMessageContaining("flink run -s")
+        .hasMessageContaining("ROLLBACK PREPARED");
+    assertThat(preparedNames()).contains(leftover);
+
+    // Resumed from the cancelled job's checkpoint 7 instead, the leftover is resolved exactly: it
+    // belongs to checkpoint 7 (label 7), so it stays for the committer, which has it in its state.
+    writer(settings, 0, 1, OptionalLong.of(7), Set.of(), newJob).close();
+    assertThat(preparedNames()).contains(leftover);
+    DB.get().execute("ROLLBACK PREPARED '" + leftover + "'");
+  }
+
+  @Test
+  void aStartWithoutStateRollsBackTheLeftoversOfItsOwnJob() throws Exception {
+    CopySinkSettings settings =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("own-" + suffix())
+            .build()
+            .settings();
+    String job = "cccccccc000000000000000000000003";
+    // The job failed before its first checkpoint completed; Flink restarts it without state.
+    String leftover;
+    try (CopySinkWriter<Reading> first =
+        writer(settings, 0, 1, OptionalLong.empty(), Set.of(), job)) {
+      first.write(reading(1), null);
+      leftover = first.prepareCommit().iterator().next().transactionId();
+    }
+
+    writer(settings, 0, 1, OptionalLong.empty(), Set.of(), job).close();
+
+    assertThat(preparedNames()).doesNotContain(leftover);
+  }
+
+  @Test
+  void aFailedCheckOfPreparedTransactionsClosesTheConnection() {
+    CopySinkSettings settings =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build().settings();
+    AtomicBoolean closed = new AtomicBoolean();
+    ConnectionFactory withoutPreparedTransactions = () -> serverWithoutPreparedTransactions(closed);
+
+    assertThatThrownBy(
+            () ->
+                new CopySinkWriter<>(
+                    settings,
+                    new ReadingRowEncoder(),
+                    withoutPreparedTransactions,
+                    null,
+                    new WriterContext(
+                        0,
+                        1,
+                        OptionalLong.empty(),
+                        timers,
+                        UnregisteredMetricsGroup.createSinkWriterMetricGroup())))
+        .hasMessageContaining("max_prepared_transactions = 0");
+    assertThat(closed).as("connection closed").isTrue();
+  }
+
+  private CopySinkWriter<Reading> writer(
+      CopySinkSettings settings,
+      int subtask,
+      int parallelism,
+      OptionalLong restored,
+      Set<String> restoredPrefixes)
+      throws Exception {
+    return writer(settings, subtask, parallelism, restored, restoredPrefixes, null);
+  }
+
+  private CopySinkWriter<Reading> writer(
+      CopySinkSettings settings,
+      int subtask,
+      int parallelism,
+      OptionalLong restored,
+      Set<String> restoredPrefixes,
+      String jobId)
+      throws Exception {
+    return new CopySinkWriter<>(
+        settings,
+        new ReadingRowEncoder(),
+        connections(DB.get()),
+        null,
+        new WriterContext(
+            subtask,
+            parallelism,
+            restored,
+            timers,
+            UnregisteredMetricsGroup.createSinkWriterMetricGroup(),
+            jobId,
+            restoredPrefixes));
+  }
+
+  private static String suffix() {
+    return Long.toHexString(System.nanoTime());
+  }
+
+  private static List<String> preparedNames() throws Exception {
+    List<String> names = new ArrayList<>();
+    try (Connection connection = DB.get().connect();
+        Statement statement = connection.createStatement();
+        ResultSet rows =
+            statement.executeQuery(
+                "SELECT gid FROM pg_prepared_xacts WHERE database = current_database()")) {
+      while (rows.next()) {
+        names.add(rows.getString(1));
+      }
+    }
+    return names;
+  }
+
+  /** A connection to a server with max_prepared_transactions = 0 that records being closed. */
+  private static Connection serverWithoutPreparedTransactions(AtomicBoolean closed) {
+    ResultSet rows =
+        proxy(
+            ResultSet.class,
+            (method, args) ->
+                switch (method) {
+                  case "next" -> true;
+                  case "getString" -> "0";
+                  default -> null;
+                });
+    Statement statement =
+        proxy(Statement.class, (method, args) -> method.equals("executeQuery") ? rows : null);
+    return proxy(
+        Connection.class,
+        (method, args) ->
+            switch (method) {
+              case "createStatement" -> statement;
+              case "close" -> {
+                closed.set(true);
+                yield null;
+              }
+              case "getAutoCommit", "isClosed" -> Boolean.FALSE;
+              default -> null;
+            });
+  }
+
+  private interface Answer {
+    Object answer(String method, Object[] args);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T> T proxy(Class<T> type, Answer answer) {
+    return (T)
+        Proxy.newProxyInstance(
+            type.getClassLoader(),
+            new Class<?>[] {type},
+            (self, method, args) -> answer.answer(method.getName(), args));
+  }
+}
