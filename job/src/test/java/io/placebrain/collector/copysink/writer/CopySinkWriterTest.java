@@ -228,7 +228,7 @@ class CopySinkWriterTest {
 
       assertThat(committables)
           .singleElement()
-          .satisfies(c -> assertThat(c.afterCommit()).hasSize(2));
+          .satisfies(c -> assertThat(c.afterCommit()).hasSize(3));
       commit(settings, committables);
       assertThat(count()).as("rows committed, then deleted").isZero();
 
@@ -263,7 +263,7 @@ class CopySinkWriterTest {
           .satisfies(
               c -> {
                 assertThat(c.transactionId()).isNull();
-                assertThat(c.afterCommit()).hasSize(2);
+                assertThat(c.afterCommit()).hasSize(3);
               });
       assertThat(count()).isEqualTo(3);
       assertThat(commit(settings, committables)).containsExactly("committed");
