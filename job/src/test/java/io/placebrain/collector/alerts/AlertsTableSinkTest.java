@@ -51,6 +51,59 @@ class AlertsTableSinkTest {
   }
 
   @Test
+  void atMostOneActiveAlertPerThresholdAndSensorWhateverAReplayDecides() throws Exception {
+    // The first run raised X; a replay began the same violation at a later reading: Y.
+    AlertEvent x = event(AlertEvent.CREATED, 31);
+    AlertEvent y = event(AlertEvent.CREATED, 32);
+    y.sensorId = x.sensorId;
+    y.thresholdId = x.thresholdId;
+    y.createdAtMicros = x.createdAtMicros + 5_000_000L;
+    // Another sensor's alert of the same threshold is not touched.
+    AlertEvent other = event(AlertEvent.CREATED, 40);
+    other.thresholdId = x.thresholdId;
+
+    write(List.of(x, other, y, x));
+
+    assertThat(activeIds()).containsExactlyInAnyOrder(y.id, other.id);
+
+    // The replay resolves Y; a row it never knew (Z, older) goes with it.
+    AlertEvent z = event(AlertEvent.CREATED, 33);
+    z.sensorId = x.sensorId;
+    z.thresholdId = x.thresholdId;
+    z.createdAtMicros = x.createdAtMicros + 1_000_000L;
+    DB.get()
+        .execute(
+            "INSERT INTO alerts (id, sensor_id, threshold_id, status, created_at) VALUES ('"
+                + z.id
+                + "', '"
+                + z.sensorId
+                + "', '"
+                + z.thresholdId
+                + "', 'active', now() - interval '1 year')");
+    AlertEvent resolved = event(AlertEvent.RESOLVED, 29);
+    resolved.id = y.id;
+    resolved.sensorId = y.sensorId;
+    resolved.thresholdId = y.thresholdId;
+    resolved.createdAtMicros = y.createdAtMicros;
+    resolved.resolvedAtMicros = y.createdAtMicros + 60_000_000L;
+    write(List.of(resolved));
+
+    assertThat(activeIds()).containsExactly(other.id);
+  }
+
+  private static List<String> activeIds() throws Exception {
+    List<String> ids = new java.util.ArrayList<>();
+    try (Connection connection = DB.get().connect();
+        var statement = connection.createStatement();
+        var rows = statement.executeQuery("SELECT id::text FROM alerts WHERE status = 'active'")) {
+      while (rows.next()) {
+        ids.add(rows.getString(1));
+      }
+    }
+    return ids;
+  }
+
+  @Test
   void rowsTheDatabaseRefusesGoAsideAndTheRestOfTheBatchIsStored() throws Exception {
     AlertEvent good = event(AlertEvent.CREATED, 31);
     AlertEvent refused = event(AlertEvent.CREATED, -13);

@@ -106,6 +106,11 @@ public final class CollectorSchema {
     createIndexIfMissing(
         statement, "alerts_place_created_idx", "alerts (place_id, created_at DESC)");
     createIndexIfMissing(statement, "alerts_device_idx", "alerts (device_id)");
+    // The alerts upsert looks for other active alerts of a threshold and sensor.
+    createIndexIfMissing(
+        statement,
+        "alerts_threshold_sensor_active_idx",
+        "alerts (threshold_id, sensor_id) WHERE status = 'active'");
     // Counting unresolved alerts per place reads only the active ones.
     createIndexIfMissing(
         statement, "alerts_place_active_idx", "alerts (place_id) WHERE status = 'active'");
@@ -155,6 +160,15 @@ public final class CollectorSchema {
             + " p_status text, p_created_at timestamptz, p_resolved_at timestamptz)"
             + " LANGUAGE plpgsql AS $$\n"
             + "BEGIN\n"
+            // At most one active alert per threshold and sensor, whatever a replay decides: an
+            // event of a later violation resolves an active row of an earlier one (a replay that
+            // began the violation at another reading, so under another id), and a resolution
+            // resolves every active row of that threshold and sensor created up to its alert.
+            + "  UPDATE alerts SET status = 'resolved', resolved_at = COALESCE(p_resolved_at,"
+            + " p_created_at) WHERE threshold_id = p_threshold_id::uuid"
+            + " AND sensor_id = p_sensor_id::uuid AND status = 'active' AND id <> p_id::uuid"
+            + " AND (created_at < p_created_at OR (p_status = 'resolved'"
+            + " AND created_at <= p_created_at));\n"
             + "  INSERT INTO alerts (id, sensor_id, threshold_id, device_id, place_id, key, value,"
             + " threshold_value, threshold_type, severity, status, created_at, resolved_at)"
             + " VALUES (p_id::uuid, p_sensor_id::uuid, p_threshold_id::uuid, p_device_id::uuid,"
