@@ -25,6 +25,7 @@ public final class CopySinkBuilder<T> {
   private Duration initialBackoff = Duration.ofMillis(100);
   private Duration maxBackoff = Duration.ofSeconds(10);
   private String rejectedRowsTable;
+  private String progressTable;
 
   CopySinkBuilder() {}
 
@@ -135,6 +136,19 @@ public final class CopySinkBuilder<T> {
     return this;
   }
 
+  /**
+   * Records in {@code table}, inside each exactly-once transaction, which job wrote under the
+   * transaction prefix up to which checkpoint. A job that starts without a checkpoint or savepoint
+   * then refuses, without restarts, when another job already committed under its prefix: it would
+   * read its sources from where they say (e.g. a consumer group's offsets), which need not match
+   * what is stored. The table needs {@code prefix text, subtask int, job_tag text, checkpoint
+   * bigint, committed_at timestamptz} with the primary key {@code (prefix, subtask)}.
+   */
+  public CopySinkBuilder<T> setProgressTable(String table) {
+    this.progressTable = table;
+    return this;
+  }
+
   public CopySink<T> build() {
     Objects.requireNonNull(connections, "connection (setConnection) is required");
     Objects.requireNonNull(table, "table is required");
@@ -154,7 +168,8 @@ public final class CopySinkBuilder<T> {
             initialBackoff,
             maxBackoff,
             periodicActionInterval,
-            rejectedRowsTable);
+            rejectedRowsTable,
+            progressTable);
     return new CopySink<>(settings, encoder, connections, startupAction, periodicAction);
   }
 }

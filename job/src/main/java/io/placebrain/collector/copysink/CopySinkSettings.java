@@ -22,6 +22,8 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
  * @param periodicActionInterval how often subtask 0 runs the periodic action, if there is one
  * @param rejectedRowsTable where rows the database refuses as data (SQLSTATE class 22 or 23) go, in
  *     the same transaction as the rows around them, instead of failing the job; null to fail
+ * @param progressTable where each exactly-once transaction records which job wrote it, so that a
+ *     job starting without state under a prefix another job used refuses; null for no such check
  */
 public record CopySinkSettings(
     String table,
@@ -36,7 +38,8 @@ public record CopySinkSettings(
     Duration initialBackoff,
     Duration maxBackoff,
     Duration periodicActionInterval,
-    String rejectedRowsTable)
+    String rejectedRowsTable,
+    String progressTable)
     implements Serializable {
 
   /** Quoted for SQL: {@code COPY table (columns) FROM STDIN BINARY}. */

@@ -143,6 +143,7 @@ public final class CollectorJob {
         .setMaxBufferedBytes(config.sinkMaxBufferedBytes())
         .setFlushInterval(config.sinkFlushInterval())
         .setRejectedRowsTable(CollectorSchema.REJECTED_ROWS)
+        .setProgressTable(CollectorSchema.SINK_PROGRESS)
         .setConnectTimeout(config.sinkConnectTimeout())
         .setStartupAction(ReadingsStorage.migration(config.schemaSettings()))
         .setPeriodicAction(

@@ -139,6 +139,42 @@ class TransactionPrefixITCase {
   }
 
   @Test
+  void aJobStartedWithoutStateAfterACancelRefusesInsteadOfStoringRowsTwice() throws Exception {
+    for (int d = 0; d < DEVICES; d++) {
+      devices.add(UUID.randomUUID().toString());
+    }
+    JobHarness harness = new JobHarness(DB.get(), Map.of("sink.connect-timeout", "3s"));
+    produce(harness, 0, READINGS_PER_DEVICE);
+    StreamExecutionEnvironment firstEnv = harness.environment(20);
+    CollectorJob.build(firstEnv, harness.config);
+    JobClient first = firstEnv.executeAsync("cancelled later");
+    long expected = (long) DEVICES * READINGS_PER_DEVICE;
+    assertThat(JobHarness.await(Duration.ofSeconds(90), () -> storedRows() >= expected)).isTrue();
+    first.cancel().get();
+
+    // flink run without -s: the consumer group's committed offsets may lag what is stored (the
+    // offsets are committed after the checkpoint completes, a cancel can land in between).
+    StreamExecutionEnvironment env = harness.environment(20);
+    CollectorJob.build(env, harness.config);
+    JobClient refused = env.executeAsync("without -s after a cancel");
+
+    ExecutionException failure =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            ExecutionException.class,
+            () -> refused.getJobExecutionResult().get(60, TimeUnit.SECONDS));
+    assertThat(ExceptionUtils.stringifyException(failure))
+        .contains(
+            "rows were already committed under transaction prefix "
+                + harness.config.sinkTransactionPrefix()
+                + " by another job (job "
+                + TransactionIds.jobTag(first.getJobID().toHexString()))
+        .contains("flink run -s <path>")
+        .contains("DELETE FROM sink_progress WHERE prefix = ");
+    assertThat(graph(refused.getJobID()).getStatusTimestamp(JobStatus.RESTARTING)).isZero();
+    assertThat(storedRows()).isEqualTo(expected);
+  }
+
+  @Test
   void aJobStartedWithoutStateRefusesTheLeftoversOfAnEarlierJob() throws Exception {
     for (int d = 0; d < DEVICES; d++) {
       devices.add(UUID.randomUUID().toString());

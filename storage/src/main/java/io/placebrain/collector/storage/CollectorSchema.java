@@ -28,6 +28,9 @@ public final class CollectorSchema {
   /** Rows a sink could not store because the database refused their data; see README. */
   public static final String REJECTED_ROWS = "rejected_rows";
 
+  /** Which job last committed readings under each transaction prefix and subtask. */
+  public static final String SINK_PROGRESS = "sink_progress";
+
   /** The alerts sink's upsert procedure; see {@link #createAlertsUpsert}. */
   public static final String ALERTS_UPSERT = "collector_upsert_alert_v1";
 
@@ -54,6 +57,7 @@ public final class CollectorSchema {
       statement.execute("SET LOCAL lock_timeout = '30s'");
       createAlerts(statement);
       createRejectedRows(statement);
+      createSinkProgress(statement);
       createAlertsUpsert(statement);
       StorageMode mode = createReadings(connection, statement, settings);
       connection.commit();
@@ -132,6 +136,18 @@ public final class CollectorSchema {
               + " message text NOT NULL,"
               + " row_text text NOT NULL,"
               + " row_copy bytea)");
+    }
+  }
+
+  /** Which job last committed readings under a transaction prefix; see the README. */
+  private static void createSinkProgress(Statement statement) throws SQLException {
+    if (!exists(statement, SINK_PROGRESS)) {
+      statement.execute(
+          "CREATE TABLE "
+              + SINK_PROGRESS
+              + " (prefix text NOT NULL, subtask int NOT NULL, job_tag text NOT NULL,"
+              + " checkpoint bigint NOT NULL, committed_at timestamptz NOT NULL DEFAULT now(),"
+              + " PRIMARY KEY (prefix, subtask))");
     }
   }
 

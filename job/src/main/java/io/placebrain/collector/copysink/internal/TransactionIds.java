@@ -42,12 +42,20 @@ public final class TransactionIds {
         + String.format("%08x", ThreadLocalRandom.current().nextInt());
   }
 
-  /** The tag of a job in its transaction names: the first 8 hex digits of its id. */
+  /**
+   * The tag of a job in its transaction names: 8 hex digits of a checksum of its whole id. Not a
+   * prefix of the id: in application mode Flink derives job ids from the cluster id as {@code
+   * (hash, 0)}, so their first digits are all {@code ffffffff} or {@code 00000000}.
+   */
   public static String jobTag(String jobId) {
-    if (jobId == null || jobId.length() < 8) {
+    if (jobId == null || jobId.isEmpty()) {
       return UNKNOWN_JOB;
     }
-    return jobId.substring(0, 8).toLowerCase(java.util.Locale.ROOT);
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    crc.update(
+        jobId.toLowerCase(java.util.Locale.ROOT).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    String tag = String.format("%08x", crc.getValue());
+    return tag.equals(UNKNOWN_JOB) ? "00000001" : tag;
   }
 
   /** The job tag of a name this prefix created, or empty (another prefix, or an untagged name). */

@@ -10,6 +10,7 @@ import io.placebrain.collector.copysink.internal.Backoff;
 import io.placebrain.collector.copysink.internal.Connections;
 import io.placebrain.collector.copysink.internal.PreparedTransactions;
 import io.placebrain.collector.copysink.internal.RejectedRows;
+import io.placebrain.collector.copysink.internal.SinkProgress;
 import io.placebrain.collector.copysink.internal.SqlFailures;
 import io.placebrain.collector.copysink.internal.TransactionIds;
 import io.placebrain.collector.copysink.internal.TransactionOwnership;
@@ -97,6 +98,7 @@ public final class CopySinkWriter<T>
   private final Counter retries;
   private final Counter rowsRejected;
   private final RejectedRows rejectedRows;
+  private final SinkProgress progress;
 
   /** The elements behind the buffered rows, to describe a refused row; only with rejectedRows. */
   private final List<T> bufferedElements = new ArrayList<>();
@@ -162,6 +164,10 @@ public final class CopySinkWriter<T>
         settings.rejectedRowsTable() == null
             ? null
             : new RejectedRows(settings.rejectedRowsTable());
+    progress =
+        settings.exactlyOnce() && settings.progressTable() != null
+            ? new SinkProgress(settings.progressTable())
+            : null;
     transactionsPrepared = metrics.counter("copyTransactionsPrepared");
     batchLatencyMillis =
         metrics.histogram("copyBatchLatencyMs", new DescriptiveStatisticsHistogram(500));
@@ -177,6 +183,7 @@ public final class CopySinkWriter<T>
         takeOwnership(connection);
         if (context.restoredCheckpointId().isEmpty()) {
           refuseLeftoversOfAnotherJob(connection);
+          refuseProgressOfAnotherJob(connection);
         }
         // Before this subtask prepares anything new: a new checkpoint starts only once every
         // restarted subtask is running again, i.e. past this point. And before the startup
@@ -195,6 +202,9 @@ public final class CopySinkWriter<T>
       }
       if (rejectedRows != null) {
         rejectedRows.checkExists(connection);
+      }
+      if (progress != null) {
+        progress.checkExists(connection);
       }
       connection.setAutoCommit(false);
     } catch (TransactionOwnership.PrefixInUseException e) {
@@ -268,6 +278,14 @@ public final class CopySinkWriter<T>
             context.subtask(),
             TransactionIds.jobTag(context.jobId()));
     try (Statement statement = connection.createStatement()) {
+      if (progress != null) {
+        progress.record(
+            connection,
+            settings.transactionIdPrefix(),
+            context.subtask(),
+            TransactionIds.jobTag(context.jobId()),
+            lastCheckpointId + 1);
+      }
       statement.execute("PREPARE TRANSACTION '" + name + "'");
     } catch (SQLException e) {
       throw new IOException(
@@ -479,6 +497,39 @@ public final class CopySinkWriter<T>
    * started with {@code flink run} without {@code -s}) may belong to a checkpoint that completed
    * but was not committed yet; only that job's checkpoints tell, so the start is refused.
    */
+  /**
+   * A start without state under a prefix another job committed rows with: its sources would start
+   * from where they say (the consumer group's offsets), which need not be where that job's stored
+   * rows end, so rows would be stored twice or lost. Only that job's checkpoint knows.
+   */
+  private void refuseProgressOfAnotherJob(Connection owner) throws SQLException {
+    if (progress == null) {
+      return;
+    }
+    String prefix = settings.transactionIdPrefix();
+    List<String> others =
+        progress.ofOtherJobs(owner, prefix, TransactionIds.jobTag(context.jobId()));
+    if (others.isEmpty()) {
+      return;
+    }
+    throw new SuppressRestartsException(
+        new IOException(
+            "COPY sink could not start: rows were already committed under transaction prefix "
+                + prefix
+                + " by another job ("
+                + others.get(0)
+                + (others.size() > 1 ? ", and " + (others.size() - 1) + " more" : "")
+                + "), and this job starts without a checkpoint or savepoint. Its sources would"
+                + " start from the consumer group's offsets, which need not match what is"
+                + " stored: rows would be stored twice or lost. Resume from that job's last"
+                + " checkpoint or savepoint (flink run -s <path>). To start afresh anyway (e.g."
+                + " the group's offsets are known to be right), run DELETE FROM "
+                + settings.progressTable()
+                + " WHERE prefix = '"
+                + prefix
+                + "', or give this job its own sink.transaction-prefix."));
+  }
+
   private void refuseLeftoversOfAnotherJob(Connection owner) throws SQLException {
     String prefix = settings.transactionIdPrefix();
     String ours = TransactionIds.jobTag(context.jobId());

@@ -21,7 +21,12 @@ class TransactionIdsTest {
   void namesCarryTheTagOfTheirJob() {
     String name = TransactionIds.name("p", 3, 1, TransactionIds.jobTag("C4578123d2dce4ab"));
 
-    assertThat(TransactionIds.jobTagOf("p", name)).hasValue("c4578123");
+    assertThat(TransactionIds.jobTagOf("p", name))
+        .hasValue(TransactionIds.jobTag("c4578123d2dce4ab"));
+    // Application mode derives job ids as (hash of the cluster id, 0): same leading digits.
+    assertThat(TransactionIds.jobTag(new org.apache.flink.api.common.JobID(-1, 0).toHexString()))
+        .isNotEqualTo(
+            TransactionIds.jobTag(new org.apache.flink.api.common.JobID(-2, 0).toHexString()));
     assertThat(TransactionIds.subtask("p", name)).hasValue(1);
     assertThat(TransactionIds.jobTagOf("p", "p:3:1:1a2b3c4d")).as("an earlier version").isEmpty();
     assertThat(TransactionIds.jobTag(null)).isEqualTo(TransactionIds.UNKNOWN_JOB);

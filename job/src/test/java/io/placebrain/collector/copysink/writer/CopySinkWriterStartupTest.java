@@ -188,6 +188,46 @@ class CopySinkWriterStartupTest {
   }
 
   @Test
+  void aStartWithoutStateRefusesWhenAnotherJobCommittedUnderThePrefix() throws Exception {
+    DB.get()
+        .execute(
+            "CREATE TABLE IF NOT EXISTS sink_progress (prefix text, subtask int, job_tag text,"
+                + " checkpoint bigint, committed_at timestamptz DEFAULT now(),"
+                + " PRIMARY KEY (prefix, subtask))");
+    CopySinkSettings settings =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("progress-" + suffix())
+            .setProgressTable("sink_progress")
+            .build()
+            .settings();
+    String earlier = "dddddddd000000000000000000000004";
+    String later = "eeeeeeee000000000000000000000005";
+    // The earlier job committed a checkpoint, then was cancelled: nothing is left prepared.
+    try (CopySinkWriter<Reading> first =
+        writer(settings, 0, 1, OptionalLong.empty(), Set.of(), earlier)) {
+      first.write(reading(1), null);
+      String name = first.prepareCommit().iterator().next().transactionId();
+      DB.get().execute("COMMIT PREPARED '" + name + "'");
+    }
+    assertThat(preparedNames()).isEmpty();
+
+    // The same job restarting before its first checkpoint (Flink restarts it without state).
+    writer(settings, 0, 1, OptionalLong.empty(), Set.of(), earlier).close();
+    // Another job without state: where its sources start need not be where the rows end.
+    assertThatThrownBy(() -> writer(settings, 0, 1, OptionalLong.empty(), Set.of(), later))
+        .isInstanceOf(SuppressRestartsException.class)
+        .rootCause()
+        .hasMessageContaining(
+            "rows were already committed under transaction prefix "
+                + settings.transactionIdPrefix()
+                + " by another job (job "
+                + TransactionIds.jobTag(earlier))
+        .hasMessageContaining("flink run -s");
+    // Resumed from a checkpoint instead, it starts.
+    writer(settings, 0, 1, OptionalLong.of(3), Set.of(), later).close();
+  }
+
+  @Test
   void aStartWithoutStateRollsBackTheLeftoversOfItsOwnJob() throws Exception {
     CopySinkSettings settings =
         builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
