@@ -2,7 +2,6 @@ package io.placebrain.collector.copysink.internal;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 
 /**
@@ -17,23 +16,14 @@ public final class RejectedRows {
     this.table = table;
   }
 
-  /** Fails with what to do when the table is missing, before any row depends on it. */
+  /** Fails with what to create when the table is missing, before any row depends on it. */
   public void checkExists(Connection connection) throws SQLException {
-    try (PreparedStatement query = connection.prepareStatement("SELECT to_regclass(?)")) {
-      query.setString(1, table);
-      try (ResultSet result = query.executeQuery()) {
-        result.next();
-        if (result.getString(1) == null) {
-          throw new SQLException(
-              "The rejected-rows table "
-                  + table
-                  + " does not exist; create it with columns rejected_at timestamptz DEFAULT"
-                  + " now(), target_table text, sqlstate text, message text, row_text text,"
-                  + " row_copy bytea",
-              "42P01");
-        }
-      }
-    }
+    Tables.requireExists(
+        connection,
+        table,
+        "rejected-rows",
+        "rejected_at timestamptz DEFAULT now(), target_table text, sqlstate text, message text,"
+            + " row_text text, row_copy bytea");
   }
 
   public void insert(

@@ -24,21 +24,12 @@ public final class SinkProgress {
 
   /** Fails with what to create when the table is missing, before any transaction needs it. */
   public void checkExists(Connection connection) throws SQLException {
-    try (PreparedStatement query = connection.prepareStatement("SELECT to_regclass(?)")) {
-      query.setString(1, table);
-      try (ResultSet result = query.executeQuery()) {
-        result.next();
-        if (result.getString(1) == null) {
-          throw new SQLException(
-              "The sink progress table "
-                  + table
-                  + " does not exist; create it with columns prefix text, subtask int,"
-                  + " job_tag text, checkpoint bigint, committed_at timestamptz DEFAULT now(),"
-                  + " PRIMARY KEY (prefix, subtask)",
-              "42P01");
-        }
-      }
-    }
+    Tables.requireExists(
+        connection,
+        table,
+        "sink progress",
+        "prefix text, subtask int, job_tag text, checkpoint bigint,"
+            + " committed_at timestamptz DEFAULT now(), PRIMARY KEY (prefix, subtask)");
   }
 
   /** Records, in the caller's open transaction, that this job writes this prepared checkpoint. */
@@ -67,14 +58,8 @@ public final class SinkProgress {
   public List<String> ofOtherJobs(Connection connection, String prefix, String ourJobTag)
       throws SQLException {
     List<String> others = new ArrayList<>();
-    try (PreparedStatement exists = connection.prepareStatement("SELECT to_regclass(?)")) {
-      exists.setString(1, table);
-      try (ResultSet result = exists.executeQuery()) {
-        result.next();
-        if (result.getString(1) == null) {
-          return others;
-        }
-      }
+    if (!Tables.exists(connection, table)) {
+      return others;
     }
     try (PreparedStatement query =
         connection.prepareStatement(
