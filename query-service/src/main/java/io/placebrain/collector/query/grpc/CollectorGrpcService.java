@@ -25,9 +25,7 @@ import io.placebrain.collector.query.alerts.AlertResolver;
 import io.placebrain.collector.query.alerts.AlertRow;
 import io.placebrain.collector.query.alerts.AlertsStore;
 import io.placebrain.collector.query.internal.Database;
-import io.placebrain.collector.query.readings.Buckets;
 import io.placebrain.collector.query.readings.ReadingsQueries;
-import io.placebrain.collector.query.readings.ReadingsRange;
 import io.placebrain.collector.storage.DeviceData;
 import java.time.Duration;
 import java.time.Instant;
@@ -43,7 +41,7 @@ public final class CollectorGrpcService extends CollectorServiceGrpc.CollectorSe
   private static final Logger LOG = LoggerFactory.getLogger(CollectorGrpcService.class);
 
   /** The widest range GetReadings answers with raw points. */
-  public static final Duration MAX_RAW_RANGE = Duration.ofHours(2);
+  public static final Duration MAX_RAW_RANGE = Requests.MAX_RAW_RANGE;
 
   public static final int DEFAULT_PER_PAGE = 50;
   public static final int MAX_PER_PAGE = 200;
@@ -106,46 +104,17 @@ public final class CollectorGrpcService extends CollectorServiceGrpc.CollectorSe
         "GetReadings",
         observer,
         () -> {
-          UUID device = Requests.uuid(request.getDeviceId(), "device_id");
-          List<String> keys = Requests.keys(request.getKeysList());
-          Instant from = Requests.instant(request.hasFrom(), request.getFrom(), "from");
-          Instant to = Requests.instant(request.hasTo(), request.getTo(), "to");
-          Requests.requireOrdered(from, to);
-          int intervalSeconds = request.getIntervalSeconds();
-          if (intervalSeconds < 0) {
-            throw invalid(
-                "interval_seconds must be 0 (raw points) or positive (buckets), not "
-                    + intervalSeconds);
-          }
-          ReadingsRange range = new ReadingsRange(device, keys, from, to);
-          if (intervalSeconds == 0) {
-            Duration span = Duration.between(from, to);
-            if (span.compareTo(MAX_RAW_RANGE) > 0) {
-              throw invalid(
-                  "raw points (interval_seconds = 0) cover at most 2 hours; this range is "
-                      + span
-                      + ": ask for buckets with interval_seconds > 0");
-            }
+          Requests.Readings query = Requests.readings(request);
+          if (query.width() == null) {
             return GetReadingsResponse.newBuilder()
-                .addAllSeries(database.inTransaction(connection -> readings.raw(connection, range)))
+                .addAllSeries(
+                    database.inTransaction(connection -> readings.raw(connection, query.range())))
                 .build();
-          }
-          Duration width = Duration.ofSeconds(intervalSeconds);
-          long buckets = Buckets.count(from, to, width);
-          if (buckets > ReadingsQueries.MAX_ROWS) {
-            throw invalid(
-                "interval_seconds "
-                    + intervalSeconds
-                    + " makes "
-                    + buckets
-                    + " buckets per key; at most "
-                    + ReadingsQueries.MAX_ROWS
-                    + ": use a longer interval or a shorter range");
           }
           return GetReadingsResponse.newBuilder()
               .addAllSeries(
                   database.inTransaction(
-                      connection -> readings.aggregates(connection, range, width)))
+                      connection -> readings.aggregates(connection, query.range(), query.width())))
               .build();
         });
   }
