@@ -20,6 +20,7 @@ import io.placebrain.collector.query.deletion.DeviceDeleter;
 import io.placebrain.collector.query.deletion.DeviceDeletionListener;
 import io.placebrain.collector.query.grpc.CollectorGrpcService;
 import io.placebrain.collector.query.internal.Database;
+import io.placebrain.collector.query.internal.HeavyQueries;
 import io.placebrain.collector.query.readings.ReadingsQueries;
 import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.collector.storage.StorageMode;
@@ -54,6 +55,7 @@ public final class QueryService implements AutoCloseable {
   private final ScheduledExecutorService healthChecks;
   private final ExecutorService callExecutor;
   private final Server server;
+  private final HeavyQueries heavy;
 
   private QueryService(
       QueryServiceConfig config,
@@ -63,7 +65,8 @@ public final class QueryService implements AutoCloseable {
       HealthStatusManager health,
       ScheduledExecutorService healthChecks,
       ExecutorService callExecutor,
-      Server server) {
+      Server server,
+      HeavyQueries heavy) {
     this.config = config;
     this.database = database;
     this.publisher = publisher;
@@ -72,6 +75,7 @@ public final class QueryService implements AutoCloseable {
     this.healthChecks = healthChecks;
     this.callExecutor = callExecutor;
     this.server = server;
+    this.heavy = heavy;
   }
 
   public static void main(String[] args) throws Exception {
@@ -111,9 +115,13 @@ public final class QueryService implements AutoCloseable {
             mqtt == null ? "(none)" : mqtt.serverUri(),
             config.mqttAckTimeout());
     AlertsStore alerts = new AlertsStore();
+    HeavyQueries heavy =
+        new HeavyQueries(
+            config.maxConcurrentQueries(), config.maxQueuedQueries(), config.queryTimeout());
     CollectorGrpcService service =
         new CollectorGrpcService(
             database,
+            heavy,
             new ReadingsQueries(mode),
             alerts,
             new AlertResolver(database, alerts, publisher));
@@ -125,6 +133,14 @@ public final class QueryService implements AutoCloseable {
         NettyServerBuilder.forAddress(
                 new InetSocketAddress(config.host(), config.port()), credentials(config))
             .executor(callExecutor)
+            // One greedy client: bounded requests, streams per connection and keepalive pings.
+            .maxInboundMessageSize(config.maxInboundMessageSize())
+            .maxInboundMetadataSize(config.maxInboundMetadataSize())
+            .maxConcurrentCallsPerConnection(config.maxConcurrentCallsPerConnection())
+            .keepAliveTime(config.keepAliveTime().toMillis(), TimeUnit.MILLISECONDS)
+            .keepAliveTimeout(config.keepAliveTimeout().toMillis(), TimeUnit.MILLISECONDS)
+            .permitKeepAliveTime(config.permitKeepAliveTime().toMillis(), TimeUnit.MILLISECONDS)
+            .permitKeepAliveWithoutCalls(false)
             .addService(service)
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
@@ -182,7 +198,7 @@ public final class QueryService implements AutoCloseable {
         mqtt == null ? "off" : mqtt.serverUri(),
         deletions == null ? "off" : "from " + config.kafkaBootstrapServers());
     return new QueryService(
-        config, database, publisher, deletions, health, healthChecks, callExecutor, server);
+        config, database, publisher, deletions, health, healthChecks, callExecutor, server, heavy);
   }
 
   private static boolean isPortTaken(Throwable error) {
@@ -239,6 +255,11 @@ public final class QueryService implements AutoCloseable {
       thread.setDaemon(true);
       return thread;
     };
+  }
+
+  /** The bound on heavy queries, for tests. */
+  HeavyQueries heavyQueries() {
+    return heavy;
   }
 
   /** The bound port (useful with {@code server.port = 0}). */

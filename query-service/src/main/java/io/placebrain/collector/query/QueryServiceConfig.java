@@ -23,8 +23,14 @@ public final class QueryServiceConfig {
   static {
     DEFAULTS.put("server.port", "50054");
     DEFAULTS.put("server.host", "0.0.0.0");
-    DEFAULTS.put("server.threads", "16");
+    DEFAULTS.put("server.threads", "32");
     DEFAULTS.put("server.shutdown-grace", "10s");
+    DEFAULTS.put("server.max-inbound-message-size", "1048576");
+    DEFAULTS.put("server.max-inbound-metadata-size", "8192");
+    DEFAULTS.put("server.max-concurrent-calls-per-connection", "16");
+    DEFAULTS.put("server.keepalive-time", "1min");
+    DEFAULTS.put("server.keepalive-timeout", "20s");
+    DEFAULTS.put("server.permit-keepalive-time", "20s");
     DEFAULTS.put("tls.cert-chain", "");
     DEFAULTS.put("tls.private-key", "");
     DEFAULTS.put("database.url", "jdbc:postgresql://localhost:5432/telemetry_db");
@@ -33,6 +39,8 @@ public final class QueryServiceConfig {
     DEFAULTS.put("database.pool-size", "8");
     DEFAULTS.put("database.connect-timeout", "5s");
     DEFAULTS.put("query.timeout", "30s");
+    DEFAULTS.put("query.max-concurrent", "4");
+    DEFAULTS.put("query.max-queued", "16");
     DEFAULTS.put("kafka.bootstrap-servers", "localhost:9092");
     DEFAULTS.put("kafka.group-id", "collector-query-service");
     DEFAULTS.put("kafka.device-deleted-topic", "devices.device.deleted");
@@ -77,6 +85,44 @@ public final class QueryServiceConfig {
     if (poolSize() < 1) {
       throw settings.invalid("database.pool-size", "a positive number");
     }
+    if (maxInboundMessageSize() < 1024) {
+      throw settings.invalid("server.max-inbound-message-size", "a size in bytes, at least 1024");
+    }
+    if (maxInboundMetadataSize() < 1024) {
+      throw settings.invalid("server.max-inbound-metadata-size", "a size in bytes, at least 1024");
+    }
+    if (maxConcurrentCallsPerConnection() < 1) {
+      throw settings.invalid("server.max-concurrent-calls-per-connection", "a positive number");
+    }
+    requirePositive("server.keepalive-time", keepAliveTime());
+    requirePositive("server.keepalive-timeout", keepAliveTimeout());
+    if (permitKeepAliveTime().isNegative()) {
+      throw settings.invalid("server.permit-keepalive-time", "a duration, 0 or more");
+    }
+    if (maxConcurrentQueries() < 1) {
+      throw settings.invalid("query.max-concurrent", "a positive number");
+    }
+    if (maxQueuedQueries() < 0) {
+      throw settings.invalid("query.max-queued", "0 or more");
+    }
+    // Every running heavy query holds a connection; two more stay for the light calls and health.
+    if (poolSize() < maxConcurrentQueries() + 2) {
+      throw new IllegalArgumentException(
+          "database.pool-size ("
+              + poolSize()
+              + ") must be at least query.max-concurrent ("
+              + maxConcurrentQueries()
+              + ") + 2, so light calls always find a connection");
+    }
+    // A queued heavy call waits on a call thread; some threads must stay free for light calls.
+    if (threads() < maxConcurrentQueries() + maxQueuedQueries() + 2) {
+      throw new IllegalArgumentException(
+          "server.threads ("
+              + threads()
+              + ") must be at least query.max-concurrent + query.max-queued + 2 ("
+              + (maxConcurrentQueries() + maxQueuedQueries() + 2)
+              + "), so waiting heavy calls cannot take every thread");
+    }
     shutdownGrace();
     connectTimeout();
     queryTimeout();
@@ -99,6 +145,55 @@ public final class QueryServiceConfig {
   /** Threads serving calls; each holds a database connection while its query runs. */
   public int threads() {
     return settings.integer("server.threads");
+  }
+
+  /** The largest request message accepted, in bytes; larger ones fail RESOURCE_EXHAUSTED. */
+  public int maxInboundMessageSize() {
+    return settings.integer("server.max-inbound-message-size");
+  }
+
+  /** The largest request metadata (headers) accepted, in bytes. */
+  public int maxInboundMetadataSize() {
+    return settings.integer("server.max-inbound-metadata-size");
+  }
+
+  /** HTTP/2 streams one connection may have open; further calls wait in the client. */
+  public int maxConcurrentCallsPerConnection() {
+    return settings.integer("server.max-concurrent-calls-per-connection");
+  }
+
+  /** How long a connection may be idle before the server pings it to check the client is alive. */
+  public Duration keepAliveTime() {
+    return settings.duration("server.keepalive-time");
+  }
+
+  /** How long the server waits for that ping's answer before closing the connection. */
+  public Duration keepAliveTimeout() {
+    return settings.duration("server.keepalive-timeout");
+  }
+
+  /**
+   * The shortest interval at which a client may send keepalive pings (only while it has calls
+   * running); a client pinging more often is disconnected with GOAWAY ENHANCE_YOUR_CALM.
+   */
+  public Duration permitKeepAliveTime() {
+    return settings.duration("server.permit-keepalive-time");
+  }
+
+  /** Heavy queries (readings ranges, aggregates, alert pages and counts) running at once. */
+  public int maxConcurrentQueries() {
+    return settings.integer("query.max-concurrent");
+  }
+
+  /** Heavy calls that may wait for a slot; further ones fail RESOURCE_EXHAUSTED at once. */
+  public int maxQueuedQueries() {
+    return settings.integer("query.max-queued");
+  }
+
+  private void requirePositive(String key, Duration value) {
+    if (value.isNegative() || value.isZero()) {
+      throw settings.invalid(key, "a positive duration");
+    }
   }
 
   public Duration shutdownGrace() {

@@ -48,4 +48,28 @@ class QueryServiceConfigTest {
             () -> QueryServiceConfig.from(new String[] {"--query.timeout", "later"}, Map.of()))
         .hasMessageContaining("query.timeout");
   }
+
+  @Test
+  void thePoolAndTheThreadsMustLeaveRoomForLightCallsBesideTheHeavyOnes() {
+    QueryServiceConfig defaults = QueryServiceConfig.from(new String[0], Map.of());
+    assertThat(defaults.poolSize()).isGreaterThanOrEqualTo(defaults.maxConcurrentQueries() + 2);
+    assertThat(defaults.threads())
+        .isGreaterThanOrEqualTo(defaults.maxConcurrentQueries() + defaults.maxQueuedQueries() + 2);
+    assertThatThrownBy(
+            () ->
+                QueryServiceConfig.from(
+                    new String[] {"--query.max-concurrent", "8", "--database.pool-size", "8"},
+                    Map.of()))
+        .hasMessageContaining("database.pool-size (8) must be at least query.max-concurrent (8)");
+    assertThatThrownBy(
+            () ->
+                QueryServiceConfig.from(
+                    new String[] {"--query.max-queued", "100", "--server.threads", "32"}, Map.of()))
+        .hasMessageContaining("server.threads (32)");
+    assertThatThrownBy(
+            () ->
+                QueryServiceConfig.from(
+                    new String[] {"--server.max-inbound-message-size", "10"}, Map.of()))
+        .hasMessageContaining("server.max-inbound-message-size");
+  }
 }

@@ -25,6 +25,7 @@ import io.placebrain.collector.query.alerts.AlertResolver;
 import io.placebrain.collector.query.alerts.AlertRow;
 import io.placebrain.collector.query.alerts.AlertsStore;
 import io.placebrain.collector.query.internal.Database;
+import io.placebrain.collector.query.internal.HeavyQueries;
 import io.placebrain.collector.query.readings.ReadingsQueries;
 import io.placebrain.collector.storage.DeviceData;
 import java.time.Duration;
@@ -50,10 +51,16 @@ public final class CollectorGrpcService extends CollectorServiceGrpc.CollectorSe
   private final ReadingsQueries readings;
   private final AlertsStore alerts;
   private final AlertResolver resolver;
+  private final HeavyQueries heavy;
 
   public CollectorGrpcService(
-      Database database, ReadingsQueries readings, AlertsStore alerts, AlertResolver resolver) {
+      Database database,
+      HeavyQueries heavy,
+      ReadingsQueries readings,
+      AlertsStore alerts,
+      AlertResolver resolver) {
     this.database = database;
+    this.heavy = heavy;
     this.readings = readings;
     this.alerts = alerts;
     this.resolver = resolver;
@@ -108,13 +115,19 @@ public final class CollectorGrpcService extends CollectorServiceGrpc.CollectorSe
           if (query.width() == null) {
             return GetReadingsResponse.newBuilder()
                 .addAllSeries(
-                    database.inTransaction(connection -> readings.raw(connection, query.range())))
+                    heavy.run(
+                        () ->
+                            database.inTransaction(
+                                connection -> readings.raw(connection, query.range()))))
                 .build();
           }
           return GetReadingsResponse.newBuilder()
               .addAllSeries(
-                  database.inTransaction(
-                      connection -> readings.aggregates(connection, query.range(), query.width())))
+                  heavy.run(
+                      () ->
+                          database.inTransaction(
+                              connection ->
+                                  readings.aggregates(connection, query.range(), query.width()))))
               .build();
         });
   }
@@ -183,7 +196,10 @@ public final class CollectorGrpcService extends CollectorServiceGrpc.CollectorSe
           int size = perPage == 0 ? DEFAULT_PER_PAGE : perPage;
           AlertFilter filter = new AlertFilter(place, status, severity, sensor, device, from, to);
           AlertsStore.Page result =
-              database.inTransaction(connection -> alerts.page(connection, filter, page, size));
+              heavy.run(
+                  () ->
+                      database.inTransaction(
+                          connection -> alerts.page(connection, filter, page, size)));
           GetAlertsResponse.Builder response =
               GetAlertsResponse.newBuilder()
                   .setTotal((int) Math.min(Integer.MAX_VALUE, result.total()));
@@ -207,7 +223,10 @@ public final class CollectorGrpcService extends CollectorServiceGrpc.CollectorSe
           }
           List<UUID> places = Requests.uuids(requested, "place_id");
           Map<UUID, Long> counts =
-              database.inTransaction(connection -> alerts.unresolvedCounts(connection, places));
+              heavy.run(
+                  () ->
+                      database.inTransaction(
+                          connection -> alerts.unresolvedCounts(connection, places)));
           GetAlertCountsResponse.Builder response = GetAlertCountsResponse.newBuilder();
           // Every requested place answers, under the id as the caller wrote it; zero when none.
           for (String place : requested) {
