@@ -4,6 +4,8 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.TlsServerCredentials;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -16,6 +18,7 @@ import io.placebrain.collector.proto.CollectorServiceGrpc;
 import io.placebrain.collector.query.alerts.AlertEventPublisher;
 import io.placebrain.collector.query.alerts.AlertResolver;
 import io.placebrain.collector.query.alerts.AlertsStore;
+import io.placebrain.collector.query.auth.AccessControl;
 import io.placebrain.collector.query.deletion.DeviceDeleter;
 import io.placebrain.collector.query.deletion.DeviceDeletionListener;
 import io.placebrain.collector.query.grpc.CollectorGrpcService;
@@ -30,6 +33,8 @@ import java.net.InetSocketAddress;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -92,6 +97,14 @@ public final class QueryService implements AutoCloseable {
   public static QueryService start(QueryServiceConfig config)
       throws IOException, InterruptedException {
     LOG.info("Starting the query service with {}", config);
+    if (config.tlsCertChain() == null
+        && !config.isLoopback()
+        && !(config.readTokens().isEmpty() && config.adminTokens().isEmpty())) {
+      LOG.warn(
+          "Bearer tokens travel in plaintext on {}: only safe on a private network; set"
+              + " tls.cert-chain and tls.private-key otherwise",
+          config.host());
+    }
     HikariDataSource pool =
         Database.pool(
             config.databaseUrl(),
@@ -141,7 +154,7 @@ public final class QueryService implements AutoCloseable {
             .keepAliveTimeout(config.keepAliveTimeout().toMillis(), TimeUnit.MILLISECONDS)
             .permitKeepAliveTime(config.permitKeepAliveTime().toMillis(), TimeUnit.MILLISECONDS)
             .permitKeepAliveWithoutCalls(false)
-            .addService(service)
+            .addService(accessControlled(service, config))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(reflectionV1Alpha())
@@ -190,10 +203,14 @@ public final class QueryService implements AutoCloseable {
         TimeUnit.SECONDS);
 
     LOG.info(
-        "Query service ready on {}:{} ({}, readings stored as {}, MQTT {}, device deletions {})",
+        "Query service ready on {}:{} ({}, {}, readings stored as {}, MQTT {}, device deletions"
+            + " {})",
         config.host(),
         server.getPort(),
-        config.tlsCertChain() == null ? "plaintext" : "TLS",
+        config.tlsCertChain() == null
+            ? "plaintext"
+            : config.tlsClientCa() == null ? "TLS" : "mutual TLS",
+        access(config),
         mode,
         mqtt == null ? "off" : mqtt.serverUri(),
         deletions == null ? "off" : "from " + config.kafkaBootstrapServers());
@@ -221,8 +238,44 @@ public final class QueryService implements AutoCloseable {
     if (config.tlsCertChain() == null) {
       return InsecureServerCredentials.create();
     }
-    return TlsServerCredentials.create(
-        config.tlsCertChain().toFile(), config.tlsPrivateKey().toFile());
+    TlsServerCredentials.Builder tls =
+        TlsServerCredentials.newBuilder()
+            .keyManager(config.tlsCertChain().toFile(), config.tlsPrivateKey().toFile());
+    if (config.tlsClientCa() != null) {
+      // Mutual TLS: a client without a certificate from this CA cannot even connect.
+      tls.trustManager(config.tlsClientCa().toFile())
+          .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE);
+    }
+    return tls.build();
+  }
+
+  /**
+   * The collector service behind bearer-token checks when tokens are configured; health checking
+   * and reflection are added beside it, unchecked.
+   */
+  private static ServerServiceDefinition accessControlled(
+      CollectorGrpcService service, QueryServiceConfig config) {
+    List<String> read = config.readTokens();
+    List<String> admin = config.adminTokens();
+    if (read.isEmpty() && admin.isEmpty()) {
+      return service.bindService();
+    }
+    return ServerInterceptors.intercept(service, new AccessControl(read, admin));
+  }
+
+  private static String access(QueryServiceConfig config) {
+    List<String> parts = new ArrayList<>();
+    if (!config.readTokens().isEmpty() || !config.adminTokens().isEmpty()) {
+      parts.add(
+          config.readTokens().size()
+              + " read and "
+              + config.adminTokens().size()
+              + " admin token(s)");
+    }
+    if (config.tlsClientCa() != null) {
+      parts.add("client certificates from " + config.tlsClientCa());
+    }
+    return parts.isEmpty() ? "no authentication" : String.join(" and ", parts);
   }
 
   /** Retries until the database answers: the service may start before it. */

@@ -4,11 +4,19 @@ import io.placebrain.collector.config.Settings;
 import io.placebrain.collector.control.ControlTopics;
 import io.placebrain.collector.mqtt.MqttSinkSettings;
 import io.placebrain.collector.storage.SchemaSettings;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * The query service's configuration, read from {@code --key value} flags and {@code COLLECTOR_*}
@@ -22,7 +30,7 @@ public final class QueryServiceConfig {
 
   static {
     DEFAULTS.put("server.port", "50054");
-    DEFAULTS.put("server.host", "0.0.0.0");
+    DEFAULTS.put("server.host", "127.0.0.1");
     DEFAULTS.put("server.threads", "32");
     DEFAULTS.put("server.shutdown-grace", "10s");
     DEFAULTS.put("server.max-inbound-message-size", "1048576");
@@ -33,6 +41,12 @@ public final class QueryServiceConfig {
     DEFAULTS.put("server.permit-keepalive-time", "20s");
     DEFAULTS.put("tls.cert-chain", "");
     DEFAULTS.put("tls.private-key", "");
+    DEFAULTS.put("tls.client-ca", "");
+    DEFAULTS.put("auth.read-tokens", "");
+    DEFAULTS.put("auth.admin-tokens", "");
+    DEFAULTS.put("auth.read-tokens-file", "");
+    DEFAULTS.put("auth.admin-tokens-file", "");
+    DEFAULTS.put("auth.allow-unauthenticated", "false");
     DEFAULTS.put("database.url", "jdbc:postgresql://localhost:5432/telemetry_db");
     DEFAULTS.put("database.user", "collector");
     DEFAULTS.put("database.password", "collector");
@@ -65,7 +79,11 @@ public final class QueryServiceConfig {
   /** Defaults, overridden by environment variables, overridden by flags. */
   public static QueryServiceConfig from(String[] args, Map<String, String> environment) {
     return new QueryServiceConfig(
-        Settings.read(DEFAULTS, Set.of("database.password", "mqtt.password"), args, environment));
+        Settings.read(
+            DEFAULTS,
+            Set.of("database.password", "mqtt.password", "auth.read-tokens", "auth.admin-tokens"),
+            args,
+            environment));
   }
 
   /** A copy with some settings replaced; for tests and the local runner. */
@@ -132,14 +150,110 @@ public final class QueryServiceConfig {
       throw new IllegalArgumentException(
           "TLS needs both tls.cert-chain and tls.private-key (PEM files), or neither");
     }
+    if (tlsClientCa() != null && tlsCertChain() == null) {
+      throw new IllegalArgumentException(
+          "tls.client-ca (mutual TLS) needs TLS on: set tls.cert-chain and tls.private-key too");
+    }
+    List<String> read = readTokens();
+    List<String> admin = adminTokens();
+    for (String token : read) {
+      if (admin.contains(token)) {
+        throw new IllegalArgumentException(
+            "the same token is listed in auth.read-tokens and auth.admin-tokens; give each role its"
+                + " own tokens");
+      }
+    }
+    boolean authenticated = !read.isEmpty() || !admin.isEmpty() || tlsClientCa() != null;
+    if (!authenticated && !isLoopback() && !allowUnauthenticated()) {
+      throw new IllegalArgumentException(
+          "server.host "
+              + host()
+              + " is reachable beyond this machine, and no client would need to authenticate:"
+              + " set auth.read-tokens and auth.admin-tokens (or their -file settings), or"
+              + " tls.client-ca for mutual TLS, or set auth.allow-unauthenticated=true if the"
+              + " network itself keeps the service internal");
+    }
+  }
+
+  /** A bearer token: at least 16 characters from the base64/URL-safe alphabet. */
+  private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9._~+/=-]{16,}");
+
+  private List<String> tokens(String inlineKey, String fileKey) {
+    List<String> tokens = new ArrayList<>();
+    String inline = settings.optional(inlineKey);
+    if (inline != null) {
+      for (String token : inline.split(",")) {
+        if (!token.isBlank()) {
+          tokens.add(checkedToken(token.trim(), inlineKey));
+        }
+      }
+    }
+    String file = settings.optional(fileKey);
+    if (file != null) {
+      List<String> lines;
+      try {
+        lines = Files.readAllLines(Path.of(file), StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        throw new IllegalArgumentException(fileKey + ": cannot read " + file + ": " + e, e);
+      }
+      for (String line : lines) {
+        String token = line.strip();
+        if (!token.isEmpty() && !token.startsWith("#")) {
+          tokens.add(checkedToken(token, fileKey));
+        }
+      }
+    }
+    return List.copyOf(tokens);
+  }
+
+  private static String checkedToken(String token, String key) {
+    if (!TOKEN.matcher(token).matches()) {
+      // The token itself is a secret: never echo it.
+      throw new IllegalArgumentException(
+          key
+              + " holds a token that is not at least 16 characters of A-Z a-z 0-9 . _ ~ + / = -"
+              + " (e.g. openssl rand -hex 32)");
+    }
+    return token;
   }
 
   public int port() {
     return settings.integer("server.port");
   }
 
+  /** The address to bind; 127.0.0.1 unless changed. */
   public String host() {
     return settings.get("server.host");
+  }
+
+  /** Whether {@link #host()} is a loopback address, reachable only from this machine. */
+  public boolean isLoopback() {
+    try {
+      return InetAddress.getByName(host()).isLoopbackAddress();
+    } catch (UnknownHostException e) {
+      return false;
+    }
+  }
+
+  /** Tokens that may call the read RPCs: {@code auth.read-tokens} and the lines of its file. */
+  public List<String> readTokens() {
+    return tokens("auth.read-tokens", "auth.read-tokens-file");
+  }
+
+  /** Tokens that may call every RPC, DeleteReadings and ResolveAlert included. */
+  public List<String> adminTokens() {
+    return tokens("auth.admin-tokens", "auth.admin-tokens-file");
+  }
+
+  /** Whether the service may serve beyond loopback with nobody authenticating. */
+  public boolean allowUnauthenticated() {
+    return settings.bool("auth.allow-unauthenticated");
+  }
+
+  /** PEM CA certificates that client certificates must chain to; null: no mutual TLS. */
+  public Path tlsClientCa() {
+    String value = settings.optional("tls.client-ca");
+    return value == null ? null : Path.of(value);
   }
 
   /** Threads serving calls; each holds a database connection while its query runs. */
