@@ -61,6 +61,7 @@ public final class QueryService implements AutoCloseable {
   private final ExecutorService callExecutor;
   private final Server server;
   private final HeavyQueries heavy;
+  private final DeviceDeleter deleter;
 
   private QueryService(
       QueryServiceConfig config,
@@ -71,7 +72,8 @@ public final class QueryService implements AutoCloseable {
       ScheduledExecutorService healthChecks,
       ExecutorService callExecutor,
       Server server,
-      HeavyQueries heavy) {
+      HeavyQueries heavy,
+      DeviceDeleter deleter) {
     this.config = config;
     this.database = database;
     this.publisher = publisher;
@@ -81,6 +83,7 @@ public final class QueryService implements AutoCloseable {
     this.callExecutor = callExecutor;
     this.server = server;
     this.heavy = heavy;
+    this.deleter = deleter;
   }
 
   public static void main(String[] args) throws Exception {
@@ -131,13 +134,17 @@ public final class QueryService implements AutoCloseable {
     HeavyQueries heavy =
         new HeavyQueries(
             config.maxConcurrentQueries(), config.maxQueuedQueries(), config.queryTimeout());
+    DeviceDeleter deleter =
+        new DeviceDeleter(pool, config.deletionChunkRows(), config.deletionChunkTimeout());
     CollectorGrpcService service =
         new CollectorGrpcService(
             database,
             heavy,
             new ReadingsQueries(mode),
             alerts,
-            new AlertResolver(database, alerts, publisher));
+            new AlertResolver(database, alerts, publisher),
+            deleter,
+            config.deletionRpcBudget());
 
     HealthStatusManager health = new HealthStatusManager();
     ExecutorService callExecutor =
@@ -163,6 +170,7 @@ public final class QueryService implements AutoCloseable {
       server.start();
     } catch (IOException e) {
       callExecutor.shutdownNow();
+      deleter.close();
       publisher.close();
       pool.close();
       if (isPortTaken(e)) {
@@ -184,7 +192,7 @@ public final class QueryService implements AutoCloseable {
               config.kafkaBootstrapServers(),
               config.kafkaGroupId(),
               config.deletionTopics(),
-              new DeviceDeleter(pool));
+              deleter);
       deletions.start();
     }
 
@@ -215,7 +223,16 @@ public final class QueryService implements AutoCloseable {
         mqtt == null ? "off" : mqtt.serverUri(),
         deletions == null ? "off" : "from " + config.kafkaBootstrapServers());
     return new QueryService(
-        config, database, publisher, deletions, health, healthChecks, callExecutor, server, heavy);
+        config,
+        database,
+        publisher,
+        deletions,
+        health,
+        healthChecks,
+        callExecutor,
+        server,
+        heavy,
+        deleter);
   }
 
   private static boolean isPortTaken(Throwable error) {
@@ -343,6 +360,7 @@ public final class QueryService implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     callExecutor.shutdownNow();
+    deleter.close();
     publisher.close();
     database.close();
     LOG.info("Query service stopped");

@@ -55,6 +55,9 @@ public final class QueryServiceConfig {
     DEFAULTS.put("query.timeout", "30s");
     DEFAULTS.put("query.max-concurrent", "4");
     DEFAULTS.put("query.max-queued", "16");
+    DEFAULTS.put("deletion.chunk-rows", "10000");
+    DEFAULTS.put("deletion.chunk-timeout", "30s");
+    DEFAULTS.put("deletion.rpc-budget", "20s");
     DEFAULTS.put("kafka.bootstrap-servers", "localhost:9092");
     DEFAULTS.put("kafka.group-id", "collector-query-service");
     DEFAULTS.put("kafka.device-deleted-topic", "devices.device.deleted");
@@ -116,6 +119,13 @@ public final class QueryServiceConfig {
     requirePositive("server.keepalive-timeout", keepAliveTimeout());
     if (permitKeepAliveTime().isNegative()) {
       throw settings.invalid("server.permit-keepalive-time", "a duration, 0 or more");
+    }
+    if (deletionChunkRows() < 1) {
+      throw settings.invalid("deletion.chunk-rows", "a positive number");
+    }
+    requirePositive("deletion.chunk-timeout", deletionChunkTimeout());
+    if (deletionRpcBudget().isNegative()) {
+      throw settings.invalid("deletion.rpc-budget", "a duration, 0 or more");
     }
     if (maxConcurrentQueries() < 1) {
       throw settings.invalid("query.max-concurrent", "a positive number");
@@ -350,6 +360,21 @@ public final class QueryServiceConfig {
   /** The longest a query may run when the client sets no shorter deadline. */
   public Duration queryTimeout() {
     return settings.duration("query.timeout");
+  }
+
+  /** Rows one deletion chunk (one short transaction) removes at most. */
+  public int deletionChunkRows() {
+    return settings.integer("deletion.chunk-rows");
+  }
+
+  /** Statement timeout of each deletion chunk. */
+  public Duration deletionChunkTimeout() {
+    return settings.duration("deletion.chunk-timeout");
+  }
+
+  /** How long DeleteReadings waits for its deletion before answering that it continues. */
+  public Duration deletionRpcBudget() {
+    return settings.duration("deletion.rpc-budget");
   }
 
   /** Null when empty: device deletions then come only through the DeleteReadings call. */

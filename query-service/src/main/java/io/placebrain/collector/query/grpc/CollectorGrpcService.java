@@ -2,6 +2,8 @@ package io.placebrain.collector.query.grpc;
 
 import static io.placebrain.collector.query.grpc.Requests.invalid;
 
+import io.grpc.Context;
+import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.stub.StreamObserver;
@@ -24,15 +26,21 @@ import io.placebrain.collector.query.alerts.AlertFilter;
 import io.placebrain.collector.query.alerts.AlertResolver;
 import io.placebrain.collector.query.alerts.AlertRow;
 import io.placebrain.collector.query.alerts.AlertsStore;
+import io.placebrain.collector.query.deletion.DeviceDeleter;
 import io.placebrain.collector.query.internal.Database;
 import io.placebrain.collector.query.internal.HeavyQueries;
 import io.placebrain.collector.query.readings.ReadingsQueries;
 import io.placebrain.collector.storage.DeviceData;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,15 +60,21 @@ public final class CollectorGrpcService extends CollectorServiceGrpc.CollectorSe
   private final AlertsStore alerts;
   private final AlertResolver resolver;
   private final HeavyQueries heavy;
+  private final DeviceDeleter deleter;
+  private final Duration deletionBudget;
 
   public CollectorGrpcService(
       Database database,
       HeavyQueries heavy,
       ReadingsQueries readings,
       AlertsStore alerts,
-      AlertResolver resolver) {
+      AlertResolver resolver,
+      DeviceDeleter deleter,
+      Duration deletionBudget) {
     this.database = database;
     this.heavy = heavy;
+    this.deleter = deleter;
+    this.deletionBudget = deletionBudget;
     this.readings = readings;
     this.alerts = alerts;
     this.resolver = resolver;
@@ -140,8 +154,7 @@ public final class CollectorGrpcService extends CollectorServiceGrpc.CollectorSe
         observer,
         () -> {
           List<UUID> devices = Requests.uuids(request.getDeviceIdsList(), "device_ids");
-          DeviceData.Deleted deleted =
-              database.inTransaction(connection -> DeviceData.delete(connection, devices));
+          DeviceData.Deleted deleted = awaitDeletion(devices);
           LOG.info(
               "DeleteReadings removed {} alert(s) and {} reading(s) of {} device(s)",
               deleted.alerts(),
@@ -149,6 +162,48 @@ public final class CollectorGrpcService extends CollectorServiceGrpc.CollectorSe
               devices.size());
           return DeleteReadingsResponse.newBuilder().setSuccess(true).build();
         });
+  }
+
+  /**
+   * Runs (or joins) the chunked deletion in the background and waits for it within {@code
+   * deletion.rpc-budget} and the call's deadline. When it takes longer, it keeps running and the
+   * call answers UNAVAILABLE, the status clients retry: a retry joins or continues it.
+   */
+  private DeviceData.Deleted awaitDeletion(List<UUID> devices) throws StatusException {
+    long waitMillis = deletionBudget.toMillis();
+    Deadline deadline = Context.current().getDeadline();
+    if (deadline != null) {
+      // Answer a little before the client gives up, so it learns the deletion continues.
+      waitMillis = Math.min(waitMillis, deadline.timeRemaining(TimeUnit.MILLISECONDS) * 9 / 10);
+    }
+    CompletableFuture<DeviceData.Deleted> deletion = deleter.deleteInBackground(devices);
+    try {
+      return deletion.get(Math.max(0, waitMillis), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      throw Status.UNAVAILABLE
+          .withDescription(
+              "deleting "
+                  + devices.size()
+                  + " device(s) takes longer than this call may wait; it continues in the"
+                  + " background, committed chunk by chunk. DeleteReadings is idempotent: call it"
+                  + " again to wait for the rest")
+          .asException();
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof SQLException sql) {
+        StatusException status = Database.toStatus(sql);
+        throw status
+            .getStatus()
+            .augmentDescription("what was deleted stays deleted; a retry continues the deletion")
+            .asException();
+      }
+      throw new IllegalStateException("device deletion failed", cause);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw Status.CANCELLED
+          .withDescription("interrupted; the deletion continues in the background")
+          .asException();
+    }
   }
 
   @Override

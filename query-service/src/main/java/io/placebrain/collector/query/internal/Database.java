@@ -136,7 +136,7 @@ public final class Database implements AutoCloseable {
   }
 
   /** The gRPC status of a database failure. */
-  static StatusException toStatus(SQLException e) {
+  public static StatusException toStatus(SQLException e) {
     String state = e.getSQLState() == null ? "" : e.getSQLState();
     if ("57014".equals(state)) {
       boolean deadlinePassed =
