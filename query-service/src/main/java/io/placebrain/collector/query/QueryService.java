@@ -16,6 +16,7 @@ import io.placebrain.collector.mqtt.HiveMqPublisher;
 import io.placebrain.collector.mqtt.MqttSinkSettings;
 import io.placebrain.collector.proto.CollectorServiceGrpc;
 import io.placebrain.collector.query.alerts.AlertEventPublisher;
+import io.placebrain.collector.query.alerts.AlertOutbox;
 import io.placebrain.collector.query.alerts.AlertResolver;
 import io.placebrain.collector.query.alerts.AlertsStore;
 import io.placebrain.collector.query.auth.AccessControl;
@@ -62,6 +63,7 @@ public final class QueryService implements AutoCloseable {
   private final Server server;
   private final HeavyQueries heavy;
   private final DeviceDeleter deleter;
+  private final AlertOutbox outbox;
 
   private QueryService(
       QueryServiceConfig config,
@@ -73,7 +75,8 @@ public final class QueryService implements AutoCloseable {
       ExecutorService callExecutor,
       Server server,
       HeavyQueries heavy,
-      DeviceDeleter deleter) {
+      DeviceDeleter deleter,
+      AlertOutbox outbox) {
     this.config = config;
     this.database = database;
     this.publisher = publisher;
@@ -84,6 +87,7 @@ public final class QueryService implements AutoCloseable {
     this.server = server;
     this.heavy = heavy;
     this.deleter = deleter;
+    this.outbox = outbox;
   }
 
   public static void main(String[] args) throws Exception {
@@ -131,6 +135,7 @@ public final class QueryService implements AutoCloseable {
             mqtt == null ? "(none)" : mqtt.serverUri(),
             config.mqttAckTimeout());
     AlertsStore alerts = new AlertsStore();
+    AlertOutbox outbox = new AlertOutbox(pool, publisher);
     HeavyQueries heavy =
         new HeavyQueries(
             config.maxConcurrentQueries(), config.maxQueuedQueries(), config.queryTimeout());
@@ -142,7 +147,7 @@ public final class QueryService implements AutoCloseable {
             heavy,
             new ReadingsQueries(mode),
             alerts,
-            new AlertResolver(database, alerts, publisher),
+            new AlertResolver(database, alerts, outbox, config.mqttAckTimeout()),
             deleter,
             config.deletionRpcBudget());
 
@@ -196,6 +201,7 @@ public final class QueryService implements AutoCloseable {
       deletions.start();
     }
 
+    outbox.start();
     ScheduledExecutorService healthChecks =
         Executors.newSingleThreadScheduledExecutor(threads("health-check"));
     health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
@@ -232,7 +238,8 @@ public final class QueryService implements AutoCloseable {
         callExecutor,
         server,
         heavy,
-        deleter);
+        deleter,
+        outbox);
   }
 
   private static boolean isPortTaken(Throwable error) {
@@ -302,7 +309,9 @@ public final class QueryService implements AutoCloseable {
     while (true) {
       try (Connection connection = pool.getConnection()) {
         connection.setAutoCommit(true);
-        return CollectorSchema.migrate(connection, config.schemaSettings());
+        StorageMode mode = CollectorSchema.migrate(connection, config.schemaSettings());
+        AlertOutbox.migrate(connection);
+        return mode;
       } catch (SQLException e) {
         LOG.warn(
             "Database {} not ready ({}); retrying in {} ms",
@@ -361,6 +370,7 @@ public final class QueryService implements AutoCloseable {
     }
     callExecutor.shutdownNow();
     deleter.close();
+    outbox.close();
     publisher.close();
     database.close();
     LOG.info("Query service stopped");
