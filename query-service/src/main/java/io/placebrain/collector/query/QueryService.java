@@ -4,6 +4,8 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.TlsServerCredentials;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -14,12 +16,15 @@ import io.placebrain.collector.mqtt.HiveMqPublisher;
 import io.placebrain.collector.mqtt.MqttSinkSettings;
 import io.placebrain.collector.proto.CollectorServiceGrpc;
 import io.placebrain.collector.query.alerts.AlertEventPublisher;
+import io.placebrain.collector.query.alerts.AlertOutbox;
 import io.placebrain.collector.query.alerts.AlertResolver;
 import io.placebrain.collector.query.alerts.AlertsStore;
+import io.placebrain.collector.query.auth.AccessControl;
 import io.placebrain.collector.query.deletion.DeviceDeleter;
 import io.placebrain.collector.query.deletion.DeviceDeletionListener;
 import io.placebrain.collector.query.grpc.CollectorGrpcService;
 import io.placebrain.collector.query.internal.Database;
+import io.placebrain.collector.query.internal.HeavyQueries;
 import io.placebrain.collector.query.readings.ReadingsQueries;
 import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.collector.storage.StorageMode;
@@ -29,6 +34,8 @@ import java.net.InetSocketAddress;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -54,6 +61,9 @@ public final class QueryService implements AutoCloseable {
   private final ScheduledExecutorService healthChecks;
   private final ExecutorService callExecutor;
   private final Server server;
+  private final HeavyQueries heavy;
+  private final DeviceDeleter deleter;
+  private final AlertOutbox outbox;
 
   private QueryService(
       QueryServiceConfig config,
@@ -63,7 +73,10 @@ public final class QueryService implements AutoCloseable {
       HealthStatusManager health,
       ScheduledExecutorService healthChecks,
       ExecutorService callExecutor,
-      Server server) {
+      Server server,
+      HeavyQueries heavy,
+      DeviceDeleter deleter,
+      AlertOutbox outbox) {
     this.config = config;
     this.database = database;
     this.publisher = publisher;
@@ -72,6 +85,9 @@ public final class QueryService implements AutoCloseable {
     this.healthChecks = healthChecks;
     this.callExecutor = callExecutor;
     this.server = server;
+    this.heavy = heavy;
+    this.deleter = deleter;
+    this.outbox = outbox;
   }
 
   public static void main(String[] args) throws Exception {
@@ -88,6 +104,14 @@ public final class QueryService implements AutoCloseable {
   public static QueryService start(QueryServiceConfig config)
       throws IOException, InterruptedException {
     LOG.info("Starting the query service with {}", config);
+    if (config.tlsCertChain() == null
+        && !config.isLoopback()
+        && !(config.readTokens().isEmpty() && config.adminTokens().isEmpty())) {
+      LOG.warn(
+          "Bearer tokens travel in plaintext on {}: only safe on a private network; set"
+              + " tls.cert-chain and tls.private-key otherwise",
+          config.host());
+    }
     HikariDataSource pool =
         Database.pool(
             config.databaseUrl(),
@@ -111,12 +135,21 @@ public final class QueryService implements AutoCloseable {
             mqtt == null ? "(none)" : mqtt.serverUri(),
             config.mqttAckTimeout());
     AlertsStore alerts = new AlertsStore();
+    AlertOutbox outbox = new AlertOutbox(pool, publisher);
+    HeavyQueries heavy =
+        new HeavyQueries(
+            config.maxConcurrentQueries(), config.maxQueuedQueries(), config.queryTimeout());
+    DeviceDeleter deleter =
+        new DeviceDeleter(pool, config.deletionChunkRows(), config.deletionChunkTimeout());
     CollectorGrpcService service =
         new CollectorGrpcService(
             database,
+            heavy,
             new ReadingsQueries(mode),
             alerts,
-            new AlertResolver(database, alerts, publisher));
+            new AlertResolver(database, alerts, outbox, config.mqttAckTimeout()),
+            deleter,
+            config.deletionRpcBudget());
 
     HealthStatusManager health = new HealthStatusManager();
     ExecutorService callExecutor =
@@ -125,7 +158,15 @@ public final class QueryService implements AutoCloseable {
         NettyServerBuilder.forAddress(
                 new InetSocketAddress(config.host(), config.port()), credentials(config))
             .executor(callExecutor)
-            .addService(service)
+            // One greedy client: bounded requests, streams per connection and keepalive pings.
+            .maxInboundMessageSize(config.maxInboundMessageSize())
+            .maxInboundMetadataSize(config.maxInboundMetadataSize())
+            .maxConcurrentCallsPerConnection(config.maxConcurrentCallsPerConnection())
+            .keepAliveTime(config.keepAliveTime().toMillis(), TimeUnit.MILLISECONDS)
+            .keepAliveTimeout(config.keepAliveTimeout().toMillis(), TimeUnit.MILLISECONDS)
+            .permitKeepAliveTime(config.permitKeepAliveTime().toMillis(), TimeUnit.MILLISECONDS)
+            .permitKeepAliveWithoutCalls(false)
+            .addService(accessControlled(service, config))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(reflectionV1Alpha())
@@ -134,6 +175,7 @@ public final class QueryService implements AutoCloseable {
       server.start();
     } catch (IOException e) {
       callExecutor.shutdownNow();
+      deleter.close();
       publisher.close();
       pool.close();
       if (isPortTaken(e)) {
@@ -155,10 +197,11 @@ public final class QueryService implements AutoCloseable {
               config.kafkaBootstrapServers(),
               config.kafkaGroupId(),
               config.deletionTopics(),
-              new DeviceDeleter(pool));
+              deleter);
       deletions.start();
     }
 
+    outbox.start();
     ScheduledExecutorService healthChecks =
         Executors.newSingleThreadScheduledExecutor(threads("health-check"));
     health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
@@ -174,15 +217,29 @@ public final class QueryService implements AutoCloseable {
         TimeUnit.SECONDS);
 
     LOG.info(
-        "Query service ready on {}:{} ({}, readings stored as {}, MQTT {}, device deletions {})",
+        "Query service ready on {}:{} ({}, {}, readings stored as {}, MQTT {}, device deletions"
+            + " {})",
         config.host(),
         server.getPort(),
-        config.tlsCertChain() == null ? "plaintext" : "TLS",
+        config.tlsCertChain() == null
+            ? "plaintext"
+            : config.tlsClientCa() == null ? "TLS" : "mutual TLS",
+        access(config),
         mode,
         mqtt == null ? "off" : mqtt.serverUri(),
         deletions == null ? "off" : "from " + config.kafkaBootstrapServers());
     return new QueryService(
-        config, database, publisher, deletions, health, healthChecks, callExecutor, server);
+        config,
+        database,
+        publisher,
+        deletions,
+        health,
+        healthChecks,
+        callExecutor,
+        server,
+        heavy,
+        deleter,
+        outbox);
   }
 
   private static boolean isPortTaken(Throwable error) {
@@ -205,8 +262,44 @@ public final class QueryService implements AutoCloseable {
     if (config.tlsCertChain() == null) {
       return InsecureServerCredentials.create();
     }
-    return TlsServerCredentials.create(
-        config.tlsCertChain().toFile(), config.tlsPrivateKey().toFile());
+    TlsServerCredentials.Builder tls =
+        TlsServerCredentials.newBuilder()
+            .keyManager(config.tlsCertChain().toFile(), config.tlsPrivateKey().toFile());
+    if (config.tlsClientCa() != null) {
+      // Mutual TLS: a client without a certificate from this CA cannot even connect.
+      tls.trustManager(config.tlsClientCa().toFile())
+          .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE);
+    }
+    return tls.build();
+  }
+
+  /**
+   * The collector service behind bearer-token checks when tokens are configured; health checking
+   * and reflection are added beside it, unchecked.
+   */
+  private static ServerServiceDefinition accessControlled(
+      CollectorGrpcService service, QueryServiceConfig config) {
+    List<String> read = config.readTokens();
+    List<String> admin = config.adminTokens();
+    if (read.isEmpty() && admin.isEmpty()) {
+      return service.bindService();
+    }
+    return ServerInterceptors.intercept(service, new AccessControl(read, admin));
+  }
+
+  private static String access(QueryServiceConfig config) {
+    List<String> parts = new ArrayList<>();
+    if (!config.readTokens().isEmpty() || !config.adminTokens().isEmpty()) {
+      parts.add(
+          config.readTokens().size()
+              + " read and "
+              + config.adminTokens().size()
+              + " admin token(s)");
+    }
+    if (config.tlsClientCa() != null) {
+      parts.add("client certificates from " + config.tlsClientCa());
+    }
+    return parts.isEmpty() ? "no authentication" : String.join(" and ", parts);
   }
 
   /** Retries until the database answers: the service may start before it. */
@@ -216,7 +309,9 @@ public final class QueryService implements AutoCloseable {
     while (true) {
       try (Connection connection = pool.getConnection()) {
         connection.setAutoCommit(true);
-        return CollectorSchema.migrate(connection, config.schemaSettings());
+        StorageMode mode = CollectorSchema.migrate(connection, config.schemaSettings());
+        AlertOutbox.migrate(connection);
+        return mode;
       } catch (SQLException e) {
         LOG.warn(
             "Database {} not ready ({}); retrying in {} ms",
@@ -239,6 +334,11 @@ public final class QueryService implements AutoCloseable {
       thread.setDaemon(true);
       return thread;
     };
+  }
+
+  /** The bound on heavy queries, for tests. */
+  HeavyQueries heavyQueries() {
+    return heavy;
   }
 
   /** The bound port (useful with {@code server.port = 0}). */
@@ -269,6 +369,8 @@ public final class QueryService implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     callExecutor.shutdownNow();
+    deleter.close();
+    outbox.close();
     publisher.close();
     database.close();
     LOG.info("Query service stopped");

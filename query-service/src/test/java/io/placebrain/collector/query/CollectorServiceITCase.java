@@ -38,7 +38,6 @@ import io.placebrain.collector.proto.SensorReading;
 import io.placebrain.collector.testing.FreshDatabase;
 import io.placebrain.collector.testing.TestServices;
 import io.placebrain.collector.testing.mqtt.MqttRecorder;
-import io.placebrain.collector.testing.mqtt.TestMqttBroker;
 import java.io.InputStream;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -749,44 +748,7 @@ class CollectorServiceITCase {
         "alert_id '42' is not a UUID");
   }
 
-  @Test
-  void whileTheBrokerIsDownResolvingFailsAndTheAlertStaysActive() throws Exception {
-    UUID place = UUID.randomUUID();
-    UUID id = UUID.randomUUID();
-    harness.insertAlert(id, place, UUID.randomUUID(), "active", "warning", HOUR);
-    TestMqttBroker broker = TestServices.mqtt();
-    broker.stop();
-    try {
-      assertStatus(
-          () ->
-              client()
-                  .resolveAlert(ResolveAlertRequest.newBuilder().setAlertId(id.toString()).build()),
-          Status.Code.UNAVAILABLE,
-          "MQTT broker");
-      assertThat(
-              harness.count(
-                  "SELECT count(*) FROM alerts WHERE id = '" + id + "' AND status = 'active'"))
-          .isOne();
-    } finally {
-      broker.start();
-    }
-    // The publisher reconnects by itself; a retry then succeeds.
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (true) {
-      try {
-        Alert alert =
-            client()
-                .resolveAlert(ResolveAlertRequest.newBuilder().setAlertId(id.toString()).build())
-                .getAlert();
-        assertThat(alert.getStatus()).isEqualTo(AlertStatus.ALERT_STATUS_RESOLVED);
-        break;
-      } catch (StatusRuntimeException e) {
-        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
-        assertThat(System.nanoTime()).as("no reconnect within 60 s").isLessThan(deadline);
-        Thread.sleep(250);
-      }
-    }
-  }
+  // The broker outage on resolve: ResolveOutboxITCase.
 
   // --- Deadlines ---
 

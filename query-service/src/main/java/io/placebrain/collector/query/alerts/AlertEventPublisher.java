@@ -32,8 +32,18 @@ public final class AlertEventPublisher implements AutoCloseable {
     }
   }
 
+  /** Whether MQTT is on; off, resolving publishes nothing. */
+  public boolean isEnabled() {
+    return publisher != null;
+  }
+
   /** Returns once the broker acknowledged; UNAVAILABLE when it is unreachable or too slow. */
   public void publish(AlertEvent event) throws StatusException {
+    publish(AlertJson.topic(event), AlertJson.toJson(event));
+  }
+
+  /** The same for an event already rendered, e.g. from the outbox. */
+  public void publish(String topic, byte[] payload) throws StatusException {
     if (publisher == null) {
       return;
     }
@@ -48,9 +58,7 @@ public final class AlertEventPublisher implements AutoCloseable {
       waitMillis = Math.min(waitMillis, deadline.timeRemaining(TimeUnit.MILLISECONDS));
     }
     try {
-      publisher
-          .publish(AlertJson.topic(event), AlertJson.toJson(event))
-          .get(Math.max(1, waitMillis), TimeUnit.MILLISECONDS);
+      publisher.publish(topic, payload).get(Math.max(1, waitMillis), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       throw Status.UNAVAILABLE
           .withDescription("the MQTT broker " + server + " did not acknowledge in time")

@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Carries out device deletions from {@code devices.device.deleted} and {@code
  * devices.device.bulk-deleted} as soon as they are published, so deleted devices vanish from
- * answers at once. Offsets are committed only after the deletion committed (at least once; deleting
- * is idempotent). A database outage pauses the listener and the same records are retried.
+ * answers at once. Offsets are committed only after the whole (chunked) deletion finished (at least
+ * once; deleting is idempotent). A database outage pauses the listener and the same records are
+ * retried.
  *
  * <p>The job deletes the same devices again once every reading it had in flight is committed, so
  * nothing of a deleted device reappears; see the README. A malformed event is logged with its

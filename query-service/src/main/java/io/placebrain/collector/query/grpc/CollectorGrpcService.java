@@ -2,6 +2,8 @@ package io.placebrain.collector.query.grpc;
 
 import static io.placebrain.collector.query.grpc.Requests.invalid;
 
+import io.grpc.Context;
+import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.stub.StreamObserver;
@@ -24,16 +26,21 @@ import io.placebrain.collector.query.alerts.AlertFilter;
 import io.placebrain.collector.query.alerts.AlertResolver;
 import io.placebrain.collector.query.alerts.AlertRow;
 import io.placebrain.collector.query.alerts.AlertsStore;
+import io.placebrain.collector.query.deletion.DeviceDeleter;
 import io.placebrain.collector.query.internal.Database;
-import io.placebrain.collector.query.readings.Buckets;
+import io.placebrain.collector.query.internal.HeavyQueries;
 import io.placebrain.collector.query.readings.ReadingsQueries;
-import io.placebrain.collector.query.readings.ReadingsRange;
 import io.placebrain.collector.storage.DeviceData;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,7 +50,7 @@ public final class CollectorGrpcService extends CollectorServiceGrpc.CollectorSe
   private static final Logger LOG = LoggerFactory.getLogger(CollectorGrpcService.class);
 
   /** The widest range GetReadings answers with raw points. */
-  public static final Duration MAX_RAW_RANGE = Duration.ofHours(2);
+  public static final Duration MAX_RAW_RANGE = Requests.MAX_RAW_RANGE;
 
   public static final int DEFAULT_PER_PAGE = 50;
   public static final int MAX_PER_PAGE = 200;
@@ -52,10 +59,22 @@ public final class CollectorGrpcService extends CollectorServiceGrpc.CollectorSe
   private final ReadingsQueries readings;
   private final AlertsStore alerts;
   private final AlertResolver resolver;
+  private final HeavyQueries heavy;
+  private final DeviceDeleter deleter;
+  private final Duration deletionBudget;
 
   public CollectorGrpcService(
-      Database database, ReadingsQueries readings, AlertsStore alerts, AlertResolver resolver) {
+      Database database,
+      HeavyQueries heavy,
+      ReadingsQueries readings,
+      AlertsStore alerts,
+      AlertResolver resolver,
+      DeviceDeleter deleter,
+      Duration deletionBudget) {
     this.database = database;
+    this.heavy = heavy;
+    this.deleter = deleter;
+    this.deletionBudget = deletionBudget;
     this.readings = readings;
     this.alerts = alerts;
     this.resolver = resolver;
@@ -106,46 +125,23 @@ public final class CollectorGrpcService extends CollectorServiceGrpc.CollectorSe
         "GetReadings",
         observer,
         () -> {
-          UUID device = Requests.uuid(request.getDeviceId(), "device_id");
-          List<String> keys = Requests.keys(request.getKeysList());
-          Instant from = Requests.instant(request.hasFrom(), request.getFrom(), "from");
-          Instant to = Requests.instant(request.hasTo(), request.getTo(), "to");
-          Requests.requireOrdered(from, to);
-          int intervalSeconds = request.getIntervalSeconds();
-          if (intervalSeconds < 0) {
-            throw invalid(
-                "interval_seconds must be 0 (raw points) or positive (buckets), not "
-                    + intervalSeconds);
-          }
-          ReadingsRange range = new ReadingsRange(device, keys, from, to);
-          if (intervalSeconds == 0) {
-            Duration span = Duration.between(from, to);
-            if (span.compareTo(MAX_RAW_RANGE) > 0) {
-              throw invalid(
-                  "raw points (interval_seconds = 0) cover at most 2 hours; this range is "
-                      + span
-                      + ": ask for buckets with interval_seconds > 0");
-            }
+          Requests.Readings query = Requests.readings(request);
+          if (query.width() == null) {
             return GetReadingsResponse.newBuilder()
-                .addAllSeries(database.inTransaction(connection -> readings.raw(connection, range)))
+                .addAllSeries(
+                    heavy.run(
+                        () ->
+                            database.inTransaction(
+                                connection -> readings.raw(connection, query.range()))))
                 .build();
-          }
-          Duration width = Duration.ofSeconds(intervalSeconds);
-          long buckets = Buckets.count(from, to, width);
-          if (buckets > ReadingsQueries.MAX_ROWS) {
-            throw invalid(
-                "interval_seconds "
-                    + intervalSeconds
-                    + " makes "
-                    + buckets
-                    + " buckets per key; at most "
-                    + ReadingsQueries.MAX_ROWS
-                    + ": use a longer interval or a shorter range");
           }
           return GetReadingsResponse.newBuilder()
               .addAllSeries(
-                  database.inTransaction(
-                      connection -> readings.aggregates(connection, range, width)))
+                  heavy.run(
+                      () ->
+                          database.inTransaction(
+                              connection ->
+                                  readings.aggregates(connection, query.range(), query.width()))))
               .build();
         });
   }
@@ -158,8 +154,7 @@ public final class CollectorGrpcService extends CollectorServiceGrpc.CollectorSe
         observer,
         () -> {
           List<UUID> devices = Requests.uuids(request.getDeviceIdsList(), "device_ids");
-          DeviceData.Deleted deleted =
-              database.inTransaction(connection -> DeviceData.delete(connection, devices));
+          DeviceData.Deleted deleted = awaitDeletion(devices);
           LOG.info(
               "DeleteReadings removed {} alert(s) and {} reading(s) of {} device(s)",
               deleted.alerts(),
@@ -167,6 +162,48 @@ public final class CollectorGrpcService extends CollectorServiceGrpc.CollectorSe
               devices.size());
           return DeleteReadingsResponse.newBuilder().setSuccess(true).build();
         });
+  }
+
+  /**
+   * Runs (or joins) the chunked deletion in the background and waits for it within {@code
+   * deletion.rpc-budget} and the call's deadline. When it takes longer, it keeps running and the
+   * call answers UNAVAILABLE, the status clients retry: a retry joins or continues it.
+   */
+  private DeviceData.Deleted awaitDeletion(List<UUID> devices) throws StatusException {
+    long waitMillis = deletionBudget.toMillis();
+    Deadline deadline = Context.current().getDeadline();
+    if (deadline != null) {
+      // Answer a little before the client gives up, so it learns the deletion continues.
+      waitMillis = Math.min(waitMillis, deadline.timeRemaining(TimeUnit.MILLISECONDS) * 9 / 10);
+    }
+    CompletableFuture<DeviceData.Deleted> deletion = deleter.deleteInBackground(devices);
+    try {
+      return deletion.get(Math.max(0, waitMillis), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      throw Status.UNAVAILABLE
+          .withDescription(
+              "deleting "
+                  + devices.size()
+                  + " device(s) takes longer than this call may wait; it continues in the"
+                  + " background, committed chunk by chunk. DeleteReadings is idempotent: call it"
+                  + " again to wait for the rest")
+          .asException();
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof SQLException sql) {
+        StatusException status = Database.toStatus(sql);
+        throw status
+            .getStatus()
+            .augmentDescription("what was deleted stays deleted; a retry continues the deletion")
+            .asException();
+      }
+      throw new IllegalStateException("device deletion failed", cause);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw Status.CANCELLED
+          .withDescription("interrupted; the deletion continues in the background")
+          .asException();
+    }
   }
 
   @Override
@@ -214,7 +251,10 @@ public final class CollectorGrpcService extends CollectorServiceGrpc.CollectorSe
           int size = perPage == 0 ? DEFAULT_PER_PAGE : perPage;
           AlertFilter filter = new AlertFilter(place, status, severity, sensor, device, from, to);
           AlertsStore.Page result =
-              database.inTransaction(connection -> alerts.page(connection, filter, page, size));
+              heavy.run(
+                  () ->
+                      database.inTransaction(
+                          connection -> alerts.page(connection, filter, page, size)));
           GetAlertsResponse.Builder response =
               GetAlertsResponse.newBuilder()
                   .setTotal((int) Math.min(Integer.MAX_VALUE, result.total()));
@@ -238,7 +278,10 @@ public final class CollectorGrpcService extends CollectorServiceGrpc.CollectorSe
           }
           List<UUID> places = Requests.uuids(requested, "place_id");
           Map<UUID, Long> counts =
-              database.inTransaction(connection -> alerts.unresolvedCounts(connection, places));
+              heavy.run(
+                  () ->
+                      database.inTransaction(
+                          connection -> alerts.unresolvedCounts(connection, places)));
           GetAlertCountsResponse.Builder response = GetAlertCountsResponse.newBuilder();
           // Every requested place answers, under the id as the caller wrote it; zero when none.
           for (String place : requested) {

@@ -3,6 +3,11 @@ package io.placebrain.collector.query.grpc;
 import com.google.protobuf.Timestamp;
 import io.grpc.Status;
 import io.grpc.StatusException;
+import io.placebrain.collector.proto.GetReadingsRequest;
+import io.placebrain.collector.query.readings.Buckets;
+import io.placebrain.collector.query.readings.ReadingsQueries;
+import io.placebrain.collector.query.readings.ReadingsRange;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -22,9 +27,18 @@ final class Requests {
   static final int MAX_KEY_LENGTH = 100;
   static final int MAX_IDS = 10_000;
 
-  // Protobuf's Timestamp range: 0001-01-01 to 9999-12-31.
-  private static final long MIN_SECONDS = -62_135_596_800L;
-  private static final long MAX_SECONDS = 253_402_300_799L;
+  /** The widest range GetReadings answers with raw points. */
+  static final Duration MAX_RAW_RANGE = Duration.ofHours(2);
+
+  /**
+   * The earliest time any request may name. Narrower than protobuf's Timestamp range (years 1 to
+   * 9999) on purpose: within 1900 to 2200 every range, bucket count and offset is computed without
+   * overflow, in Java and in PostgreSQL alike.
+   */
+  public static final Instant MIN_TIME = Instant.parse("1900-01-01T00:00:00Z");
+
+  /** The latest time any request may name (inclusive, so it can be the end of a range). */
+  public static final Instant MAX_TIME = Instant.parse("2200-01-01T00:00:00Z");
 
   private Requests() {}
 
@@ -64,14 +78,29 @@ final class Requests {
     return instant(value, field);
   }
 
+  /**
+   * A timestamp from {@link #MIN_TIME} to {@link #MAX_TIME}, nanos in 0..999,999,999. Checked on
+   * the raw fields before any arithmetic, so no value of either field can overflow.
+   */
   static Instant instant(Timestamp value, String field) throws StatusException {
-    if (value.getSeconds() < MIN_SECONDS
-        || value.getSeconds() > MAX_SECONDS
-        || value.getNanos() < 0
-        || value.getNanos() > 999_999_999) {
-      throw invalid(field + " is not a valid timestamp");
+    if (value.getNanos() < 0 || value.getNanos() > 999_999_999) {
+      throw invalid(field + " is not a valid timestamp (nanos " + value.getNanos() + ")");
     }
-    return Instant.ofEpochSecond(value.getSeconds(), value.getNanos());
+    long seconds = value.getSeconds();
+    if (seconds < MIN_TIME.getEpochSecond()
+        || seconds > MAX_TIME.getEpochSecond()
+        || (seconds == MAX_TIME.getEpochSecond() && value.getNanos() > 0)) {
+      throw invalid(
+          field
+              + " must be between "
+              + MIN_TIME
+              + " and "
+              + MAX_TIME
+              + " (seconds "
+              + seconds
+              + " is outside)");
+    }
+    return Instant.ofEpochSecond(seconds, value.getNanos());
   }
 
   static void requireOrdered(Instant from, Instant to) throws StatusException {
@@ -95,6 +124,51 @@ final class Requests {
       keys.add(key);
     }
     return new ArrayList<>(keys);
+  }
+
+  /** A validated GetReadings request: raw points when {@code width} is null, else buckets. */
+  record Readings(ReadingsRange range, Duration width) {}
+
+  /**
+   * Validates every field of a GetReadings request. Every range it accepts lies within {@link
+   * #MIN_TIME} to {@link #MAX_TIME}, and holds at most two hours (raw) or {@link
+   * ReadingsQueries#MAX_ROWS} buckets per key.
+   */
+  static Readings readings(GetReadingsRequest request) throws StatusException {
+    UUID device = uuid(request.getDeviceId(), "device_id");
+    List<String> keys = keys(request.getKeysList());
+    Instant from = instant(request.hasFrom(), request.getFrom(), "from");
+    Instant to = instant(request.hasTo(), request.getTo(), "to");
+    requireOrdered(from, to);
+    int intervalSeconds = request.getIntervalSeconds();
+    if (intervalSeconds < 0) {
+      throw invalid(
+          "interval_seconds must be 0 (raw points) or positive (buckets), not " + intervalSeconds);
+    }
+    ReadingsRange range = new ReadingsRange(device, keys, from, to);
+    if (intervalSeconds == 0) {
+      Duration span = Duration.between(from, to);
+      if (span.compareTo(MAX_RAW_RANGE) > 0) {
+        throw invalid(
+            "raw points (interval_seconds = 0) cover at most 2 hours; this range is "
+                + span
+                + ": ask for buckets with interval_seconds > 0");
+      }
+      return new Readings(range, null);
+    }
+    Duration width = Duration.ofSeconds(intervalSeconds);
+    long buckets = Buckets.count(from, to, width);
+    if (buckets > ReadingsQueries.MAX_ROWS) {
+      throw invalid(
+          "interval_seconds "
+              + intervalSeconds
+              + " makes "
+              + buckets
+              + " buckets per key; at most "
+              + ReadingsQueries.MAX_ROWS
+              + ": use a longer interval or a shorter range");
+    }
+    return new Readings(range, width);
   }
 
   private static String shorten(String value) {

@@ -11,6 +11,8 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.postgresql.PGConnection;
 import org.slf4j.Logger;
@@ -34,10 +36,52 @@ public final class Database implements AutoCloseable {
 
   private final HikariDataSource pool;
   private final Duration queryTimeout;
+  private final Executor cancelExecutor;
 
+  /** Cancels run on their own daemon threads: a cancel request is a network round trip. */
   public Database(HikariDataSource pool, Duration queryTimeout) {
+    this(
+        pool,
+        queryTimeout,
+        Executors.newCachedThreadPool(
+            runnable -> {
+              Thread thread = new Thread(runnable, "query-cancel");
+              thread.setDaemon(true);
+              return thread;
+            }));
+  }
+
+  /** With the executor that runs cancellations; tests pass one that runs them late. */
+  public Database(HikariDataSource pool, Duration queryTimeout, Executor cancelExecutor) {
     this.pool = pool;
     this.queryTimeout = queryTimeout;
+    this.cancelExecutor = cancelExecutor;
+  }
+
+  /**
+   * Cancels the query of one call, and only while that call still holds its connection: once the
+   * call is done with it, a cancellation that arrives late (its listener was already on its way)
+   * does nothing, instead of cancelling whatever the connection's next borrower runs. The cancel
+   * request is sent while the lock is held, so the call cannot hand the connection back meanwhile.
+   */
+  private static final class CancelGuard implements Context.CancellationListener {
+    private final Connection connection;
+    private boolean open = true;
+
+    CancelGuard(Connection connection) {
+      this.connection = connection;
+    }
+
+    @Override
+    public synchronized void cancelled(Context context) {
+      if (open) {
+        cancel(connection);
+      }
+    }
+
+    synchronized void close() {
+      open = false;
+    }
   }
 
   /**
@@ -67,8 +111,8 @@ public final class Database implements AutoCloseable {
   public <T> T inTransaction(Work<T> work) throws StatusException {
     long timeoutMillis = timeoutMillis();
     try (Connection connection = pool.getConnection()) {
-      Context.CancellationListener cancelQuery = context -> cancel(connection);
-      Context.current().addListener(cancelQuery, Runnable::run);
+      CancelGuard cancelQuery = new CancelGuard(connection);
+      Context.current().addListener(cancelQuery, cancelExecutor);
       try {
         setStatementTimeout(connection, timeoutMillis);
         T result = work.run(connection);
@@ -78,6 +122,8 @@ public final class Database implements AutoCloseable {
         rollbackQuietly(connection);
         throw e;
       } finally {
+        // Before the connection goes back to the pool.
+        cancelQuery.close();
         Context.current().removeListener(cancelQuery);
       }
     } catch (SQLException e) {
@@ -136,7 +182,7 @@ public final class Database implements AutoCloseable {
   }
 
   /** The gRPC status of a database failure. */
-  static StatusException toStatus(SQLException e) {
+  public static StatusException toStatus(SQLException e) {
     String state = e.getSQLState() == null ? "" : e.getSQLState();
     if ("57014".equals(state)) {
       boolean deadlinePassed =

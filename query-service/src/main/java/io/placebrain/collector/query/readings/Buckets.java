@@ -17,20 +17,40 @@ public final class Buckets {
 
   private Buckets() {}
 
-  /** Start of the bucket that holds {@code time}. */
+  /**
+   * Start of the bucket that holds {@code time}. Exact for any instant and any positive width of
+   * whole microseconds: the arithmetic is done on {@link Duration}s (seconds and nanos), never on a
+   * single long of nanoseconds, which overflows 292 years from the origin.
+   */
   public static Instant start(Instant time, Duration width) {
-    long widthMicros = micros(width);
-    long offset = micros(Duration.between(ORIGIN, time));
-    return ORIGIN.plus(Duration.ofNanos(Math.floorDiv(offset, widthMicros) * widthMicros * 1000));
+    requirePositive(width);
+    Duration offset = Duration.between(ORIGIN, time);
+    // dividedBy truncates toward zero; step back one bucket for times before a boundary.
+    long index = offset.dividedBy(width);
+    Instant start = ORIGIN.plus(width.multipliedBy(index));
+    if (start.isAfter(time)) {
+      start = start.minus(width);
+    }
+    return start;
   }
 
-  /** How many buckets cover {@code [from, to)}: from the one holding {@code from} to the last. */
+  /**
+   * How many buckets cover {@code [from, to)}: from the one holding {@code from} to the last; 0
+   * when {@code to} is not after {@code from}. Exact for any instants.
+   */
   public static long count(Instant from, Instant to, Duration width) {
-    long span = micros(Duration.between(start(from, width), to));
-    return Math.max(0, -Math.floorDiv(-span, micros(width)));
+    requirePositive(width);
+    if (!to.isAfter(from)) {
+      return 0;
+    }
+    Duration span = Duration.between(start(from, width), to);
+    long whole = span.dividedBy(width);
+    return width.multipliedBy(whole).equals(span) ? whole : whole + 1;
   }
 
-  private static long micros(Duration duration) {
-    return duration.getSeconds() * 1_000_000 + duration.getNano() / 1000;
+  private static void requirePositive(Duration width) {
+    if (width.isNegative() || width.isZero()) {
+      throw new IllegalArgumentException("bucket width must be positive, not " + width);
+    }
   }
 }
