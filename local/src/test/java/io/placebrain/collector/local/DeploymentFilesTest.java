@@ -80,6 +80,13 @@ class DeploymentFilesTest {
   }
 
   @Test
+  void nothingIsPublishedBeyondThisMachine() throws Exception {
+    List<String> ports = new ArrayList<>();
+    compose().get("services").forEach(service -> service.path("ports").forEach(p -> ports.add(p.asText())));
+    assertThat(ports).isNotEmpty().allSatisfy(port -> assertThat(port).startsWith("127.0.0.1:"));
+  }
+
+  @Test
   void everyMountedFileExists() throws Exception {
     for (JsonNode service : compose().get("services")) {
       for (JsonNode volume : service.path("volumes")) {
