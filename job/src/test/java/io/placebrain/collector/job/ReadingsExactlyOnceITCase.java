@@ -238,6 +238,71 @@ class ReadingsExactlyOnceITCase {
     assertThat(preparedLeftovers(harness)).isZero();
   }
 
+  /**
+   * The rescale cases: the job fails right after a checkpoint completed, before its prepared
+   * transactions are committed, and is restored from that retained checkpoint at another
+   * parallelism. The committables of the former subtasks are committed by the new ones, their
+   * leftovers rolled back, and every reading is stored once.
+   */
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(ints = {1, 3})
+  void restoredAtAnotherParallelismWithTransactionsPendingStoresEveryReadingOnce(
+      int parallelism, @TempDir Path checkpoints) throws Exception {
+    JobHarness harness = new JobHarness(DB.get(), Map.of());
+    produceAll(harness);
+    long expected = (long) DEVICES * READINGS_PER_DEVICE;
+
+    StreamExecutionEnvironment first = harness.environment(0);
+    Configuration retained = new Configuration();
+    retained.set(
+        org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+        checkpoints.toUri().toString());
+    retained.set(
+        org.apache.flink.configuration.CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+        org.apache.flink.configuration.ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+    first.configure(retained);
+    attachJob(first, harness);
+    FailurePlan.arm(Point.BEFORE_COMMIT, 4);
+    JobClient failed = first.executeAsync("fails before a commit");
+    org.junit.jupiter.api.Assertions.assertThrows(
+        Exception.class, () -> failed.getJobExecutionResult().get());
+    assertThat(FailurePlan.failuresInjected).as("the planned failure struck").hasValue(1);
+    assertThat(preparedLeftovers(harness))
+        .as("prepared transactions of the completed checkpoint wait")
+        .isPositive();
+    long beforeRestore = storedRows();
+
+    Path latest;
+    try (var found = java.nio.file.Files.walk(checkpoints)) {
+      latest =
+          found
+              .filter(path -> path.getFileName().toString().equals("_metadata"))
+              .map(Path::getParent)
+              .max(
+                  java.util.Comparator.comparingLong(
+                      path -> Long.parseLong(path.getFileName().toString().substring(4))))
+              .orElseThrow();
+    }
+    FailurePlan.arm(Point.NONE, 0);
+    StreamExecutionEnvironment second = harness.environment(20);
+    second.setParallelism(parallelism);
+    Configuration resume = new Configuration();
+    resume.set(StateRecoveryOptions.SAVEPOINT_PATH, latest.toUri().toString());
+    second.configure(resume);
+    attachJob(second, harness);
+    job = second.executeAsync("restored at parallelism " + parallelism);
+
+    assertThat(JobHarness.await(Duration.ofSeconds(120), () -> storedRows() >= expected))
+        .as("all readings arrived")
+        .isTrue();
+    FLINK.awaitMoreCheckpoints(job.getJobID(), 3, Duration.ofSeconds(60));
+    assertThat(beforeRestore).as("stopped mid-stream").isLessThan(expected);
+    assertThat(storedRows()).isEqualTo(expected);
+    assertExactlyOncePerDevice();
+    assertThat(preparedLeftovers(harness)).isZero();
+    assertDeadLettersExactlyOnce(harness);
+  }
+
   private static void attachJob(StreamExecutionEnvironment env, JobHarness harness) {
     CopySink<Reading> sink = CollectorJob.readingsSink(harness.config);
     CollectorJob.build(

@@ -82,7 +82,9 @@ class DeploymentFilesTest {
   @Test
   void nothingIsPublishedBeyondThisMachine() throws Exception {
     List<String> ports = new ArrayList<>();
-    compose().get("services").forEach(service -> service.path("ports").forEach(p -> ports.add(p.asText())));
+    compose()
+        .get("services")
+        .forEach(service -> service.path("ports").forEach(p -> ports.add(p.asText())));
     assertThat(ports).isNotEmpty().allSatisfy(port -> assertThat(port).startsWith("127.0.0.1:"));
   }
 
