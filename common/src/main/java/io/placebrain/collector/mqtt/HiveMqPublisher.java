@@ -5,6 +5,7 @@ import com.hivemq.client.mqtt.MqttClientBuilder;
 import com.hivemq.client.mqtt.datatypes.MqttQos;
 import com.hivemq.client.mqtt.mqtt3.Mqtt3AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
+import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5PubAckException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -106,7 +107,13 @@ public final class HiveMqPublisher implements MqttPublisher {
                       .getError()
                       .ifPresent(
                           error -> {
-                            throw new IllegalStateException("Broker refused: " + error, error);
+                            if (error instanceof Mqtt5PubAckException refused
+                                && refused.getMqttMessage().getReasonCode().isError()) {
+                              throw new MqttRefusedException(
+                                  refused.getMqttMessage().getReasonCode().getCode(),
+                                  refused.getMqttMessage().getReasonCode().name());
+                            }
+                            throw new IllegalStateException("Not delivered: " + error, error);
                           }));
     }
     return v3.publishWith()
