@@ -43,6 +43,7 @@ public final class TestMqttBroker implements AutoCloseable {
   private final Path directory;
   private EmbeddedHiveMQ server;
   private final List<Published> published = new ArrayList<>();
+  private final List<Published> refusals = new ArrayList<>();
   private final Map<String, AckReasonCode> refused = new ConcurrentHashMap<>();
 
   private TestMqttBroker(int port, Path directory) {
@@ -117,6 +118,13 @@ public final class TestMqttBroker implements AutoCloseable {
     }
   }
 
+  /** Every publish the broker refused (see {@link #refuse}), each attempt, in order. */
+  public List<Published> refusals() {
+    synchronized (published) {
+      return new ArrayList<>(refusals);
+    }
+  }
+
   /**
    * From now on the broker refuses every publish to {@code topic} with {@code reasonCode} (e.g.
    * {@code NOT_AUTHORIZED}); MQTT 5 publishers see it in the PUBACK.
@@ -145,21 +153,21 @@ public final class TestMqttBroker implements AutoCloseable {
     @Override
     public void onInboundPublish(PublishInboundInput input, PublishInboundOutput output) {
       String topic = input.getPublishPacket().getTopic();
-      AckReasonCode refusal = refused.get(topic);
-      if (refusal != null) {
-        output.preventPublishDelivery(refusal, "refused by the test");
-        return;
-      }
       ByteBuffer payload =
           input.getPublishPacket().getPayload().orElse(ByteBuffer.allocate(0)).asReadOnlyBuffer();
       byte[] bytes = new byte[payload.remaining()];
       payload.get(bytes);
+      Published message =
+          new Published(
+              topic,
+              new String(bytes, StandardCharsets.UTF_8),
+              input.getClientInformation().getClientId());
+      AckReasonCode refusal = refused.get(topic);
       synchronized (published) {
-        published.add(
-            new Published(
-                topic,
-                new String(bytes, StandardCharsets.UTF_8),
-                input.getClientInformation().getClientId()));
+        (refusal == null ? published : refusals).add(message);
+      }
+      if (refusal != null) {
+        output.preventPublishDelivery(refusal, "refused by the test");
       }
     }
   }
