@@ -19,16 +19,15 @@ import org.slf4j.LoggerFactory;
  * Publishes alert events with QoS 1 and keeps every message until the broker acknowledges it.
  *
  * <p><b>Order.</b> Messages go out in the order the evaluator emitted them, per subtask and so per
- * place (alerts are keyed by device, a place's devices may share a subtask; the order across
- * subtasks is not defined). Every publish happens in {@link #pump()}, under this writer's monitor,
- * whichever thread triggers it (the task thread on write and checkpoint, the client's thread on
- * reconnect), so two threads never interleave their sends. Sends are organised in rounds: within a
- * round each message is sent once, oldest first. A reconnection, or a message that was not
- * delivered in the current round, starts a new round, which sends everything still unacknowledged
- * again from the oldest — never a newer message before an older one it has not yet repeated.
- * Completions of earlier rounds still count as acknowledgements but never start another round. A
- * round started by a failure is sent at the next write, checkpoint or reconnection, not at once, so
- * a failing client cannot make the writer spin.
+ * device (alerts are keyed by device; the order across subtasks is not defined). Every publish
+ * happens in {@link #pump()}, on the task thread (at each write and checkpoint) under this writer's
+ * monitor; the client's threads only record acknowledgements and reconnections. Sends are organised
+ * in rounds: within a round each message is sent once, oldest first. A reconnection, or a message
+ * that was not delivered in the current round, starts a new round, which sends everything still
+ * unacknowledged again from the oldest — never a newer message before an older one it has not yet
+ * repeated. Completions of earlier rounds still count as acknowledgements but never start another
+ * round. A new round is sent at the next write or checkpoint, not at once, so a failing client
+ * cannot make the writer spin.
  *
  * <p><b>Refusals.</b> A message the broker refuses for good (MQTT 5 PUBACK reason code 0x80 or
  * above) is dropped, counted ({@code mqttRefused}) and logged with the reason code; sending it
@@ -132,9 +131,13 @@ public final class MqttSinkWriter implements StatefulSinkWriter<AlertEvent, Pend
     }
   }
 
+  /**
+   * Runs on the client's thread: only starts a new round, which the task thread sends at the next
+   * write or checkpoint. (In a test, a backlog published from inside the client's connected
+   * callback had its first message fail while the later ones went through: out of order.)
+   */
   private synchronized void connected() {
     round++;
-    pump();
   }
 
   /**

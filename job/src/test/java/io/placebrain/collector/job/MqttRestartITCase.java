@@ -179,4 +179,126 @@ class MqttRestartITCase {
       }
     }
   }
+
+  /**
+   * A checkpoint of two sink subtasks restored onto one: the union of their backlogs is more than
+   * one subtask may keep, so the restored writer keeps the newest {@code mqtt.max-pending} and
+   * counts the rest as dropped; what it keeps still goes out in each alert's order.
+   */
+  @Test
+  void aBacklogRestoredOntoFewerSubtasksIsTrimmedToTheBound() throws Exception {
+    try (Connection connection = DB.get().connect()) {
+      CollectorSchema.migrate(connection, SchemaSettings.DEFAULTS);
+    }
+    TestMqttBroker broker = TestServices.mqtt();
+    int bound = 15;
+    int cycles = 5; // 10 events per device, one device per evaluator (and sink) subtask
+    JobHarness harness =
+        new JobHarness(DB.get(), Map.of("mqtt.max-pending", String.valueOf(bound)));
+    List<String> devices = new ArrayList<>();
+    int parallelism = SharedMiniCluster.DEFAULT_PARALLELISM;
+    while (devices.size() < parallelism) {
+      String candidate = UUID.randomUUID().toString();
+      int owner =
+          org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignKeyToParallelOperator(
+              candidate,
+              org.apache.flink.runtime.state.KeyGroupRangeAssignment.computeDefaultMaxParallelism(
+                  parallelism),
+              parallelism);
+      if (owner == devices.size()) {
+        devices.add(candidate);
+      }
+    }
+    Instant base = Instant.now().minus(Duration.ofMinutes(30)).truncatedTo(ChronoUnit.SECONDS);
+    for (String device : devices) {
+      harness.kafka.send(
+          harness.thresholdCreatedTopic,
+          device,
+          JobHarness.threshold(
+              UUID.randomUUID().toString(), device, "temp", "max", 30, "critical"));
+    }
+
+    JobClient second = null;
+    try (MqttRecorder mqtt =
+        MqttRecorder.subscribe(broker, "placebrain/" + JobHarness.PLACE + "/alerts")) {
+      StreamExecutionEnvironment env = environment(harness, null);
+      CollectorJob.build(env, harness.config);
+      JobClient first = env.executeAsync("mqtt scale-in, first run");
+      try {
+        harness.awaitThresholdsApplied(mqtt, base);
+        broker.stop();
+        for (int i = 0; i < cycles; i++) {
+          for (String device : devices) {
+            harness.kafka.send(
+                harness.telemetryTopic,
+                device,
+                harness.telemetry(device, "temp", 31, base.plusSeconds(2 * i + 1).toString()));
+            harness.kafka.send(
+                harness.telemetryTopic,
+                device,
+                harness.telemetry(device, "temp", 20, base.plusSeconds(2 * i + 2).toString()));
+          }
+        }
+        String inList = "('" + String.join("','", devices) + "')";
+        assertThat(
+                JobHarness.await(
+                    Duration.ofSeconds(60),
+                    () ->
+                        DB.get()
+                                .queryLong(
+                                    "SELECT count(*) FROM alerts WHERE device_id IN "
+                                        + inList
+                                        + " AND resolved_at IS NOT NULL")
+                            == (long) cycles * devices.size()))
+            .as("the evaluator raised and resolved every alert")
+            .isTrue();
+        FLINK.awaitMoreCheckpoints(first.getJobID(), 2, Duration.ofSeconds(60));
+      } finally {
+        first.cancel().get();
+      }
+
+      Path restoreFrom = newestCheckpoint(first);
+      StreamExecutionEnvironment resumed = environment(harness, restoreFrom.toUri().toString());
+      resumed.setParallelism(1);
+      CollectorJob.build(resumed, harness.config);
+      second = resumed.executeAsync("mqtt scale-in, second run");
+      FLINK.awaitMoreCheckpoints(second.getJobID(), 2, Duration.ofSeconds(60));
+
+      broker.start();
+      JobClient resumedJob = second;
+      assertThat(
+              JobHarness.await(
+                  Duration.ofSeconds(90),
+                  () ->
+                      devices.stream().mapToInt(d -> firstOccurrences(broker, d).size()).sum()
+                          >= bound))
+          .isTrue();
+      // Evidence that nothing more is coming: checkpoints with the broker connected.
+      FLINK.awaitMoreCheckpoints(resumedJob.getJobID(), 5, Duration.ofSeconds(60));
+
+      int delivered = 0;
+      for (String device : devices) {
+        List<String> events = firstOccurrences(broker, device);
+        delivered += events.size();
+        // What is kept of a device's events is the newest part, in order: perhaps the resolution
+        // of an alert whose creation was dropped, then whole alerts, created before resolved.
+        int start = events.isEmpty() || events.get(0).endsWith(" created") ? 0 : 1;
+        assertThat((events.size() - start) % 2)
+            .as("%s: whole alerts after the first: %s", device, events)
+            .isZero();
+        for (int i = start; i < events.size(); i += 2) {
+          assertThat(events.get(i)).endsWith(" created");
+          assertThat(events.get(i + 1)).isEqualTo(events.get(i).replace(" created", " resolved"));
+        }
+      }
+      assertThat(delivered)
+          .as("the restored backlog of %d events was trimmed to the bound", 2 * cycles * 2)
+          .isEqualTo(bound);
+    } finally {
+      broker.start();
+      if (second != null) {
+        second.cancel().get();
+      }
+    }
+  }
 }
