@@ -3,6 +3,8 @@ package io.placebrain.collector.testing.mqtt;
 import com.hivemq.embedded.EmbeddedExtension;
 import com.hivemq.embedded.EmbeddedHiveMQ;
 import com.hivemq.extension.sdk.api.ExtensionMain;
+import com.hivemq.extension.sdk.api.async.Async;
+import com.hivemq.extension.sdk.api.async.TimeoutFallback;
 import com.hivemq.extension.sdk.api.interceptor.publish.PublishInboundInterceptor;
 import com.hivemq.extension.sdk.api.interceptor.publish.parameter.PublishInboundInput;
 import com.hivemq.extension.sdk.api.interceptor.publish.parameter.PublishInboundOutput;
@@ -19,10 +21,12 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
@@ -45,6 +49,8 @@ public final class TestMqttBroker implements AutoCloseable {
   private final List<Published> published = new ArrayList<>();
   private final List<Published> refusals = new ArrayList<>();
   private final Map<String, AckReasonCode> refused = new ConcurrentHashMap<>();
+  private final Set<String> slowTopics = ConcurrentHashMap.newKeySet();
+  private final List<Async<PublishInboundOutput>> heldBack = new ArrayList<>();
 
   private TestMqttBroker(int port, Path directory) {
     this.port = port;
@@ -133,6 +139,33 @@ public final class TestMqttBroker implements AutoCloseable {
     refused.put(topic, reasonCode);
   }
 
+  /**
+   * From now on the broker holds back its acknowledgement (and the delivery) of every publish to
+   * {@code topic} until {@link #releaseAcknowledgements()}: a slow broker. Held publishes are
+   * listed in {@link #published()} already.
+   */
+  public void holdAcknowledgements(String topic) {
+    slowTopics.add(topic);
+  }
+
+  /** Publishes whose acknowledgement is held back right now. */
+  public int heldBack() {
+    synchronized (published) {
+      return heldBack.size();
+    }
+  }
+
+  /** Acknowledges every held publish and stops holding any back. */
+  public void releaseAcknowledgements() {
+    slowTopics.clear();
+    List<Async<PublishInboundOutput>> held;
+    synchronized (published) {
+      held = new ArrayList<>(heldBack);
+      heldBack.clear();
+    }
+    held.forEach(Async::resume);
+  }
+
   /** Accepts publishes to every topic again. */
   public void refuseNothing() {
     refused.clear();
@@ -165,6 +198,10 @@ public final class TestMqttBroker implements AutoCloseable {
       AckReasonCode refusal = refused.get(topic);
       synchronized (published) {
         (refusal == null ? published : refusals).add(message);
+        if (refusal == null && slowTopics.contains(topic)) {
+          // No PUBACK (and no delivery) until the test releases it.
+          heldBack.add(output.async(Duration.ofMinutes(5), TimeoutFallback.SUCCESS));
+        }
       }
       if (refusal != null) {
         output.preventPublishDelivery(refusal, "refused by the test");
