@@ -183,6 +183,22 @@ class MqttSinkWriterTest {
   }
 
   @Test
+  void onlyTheTaskThreadPublishesAlsoAfterAReconnectionOnTheClientsThread() throws Exception {
+    MqttSinkWriter writer = writer(10, List.of());
+    writer.write(alert("a1"), null);
+
+    Thread client = new Thread(publisher::connect, "mqtt-client");
+    client.start();
+    client.join();
+    assertThat(publisher.sentIds()).as("nothing published on the client's thread").isEmpty();
+
+    writer.flush(false);
+    writer.write(alert("a2"), null);
+    assertThat(publisher.sentIds()).containsExactly("a1", "a2");
+    assertThat(publisher.threads).containsOnly(Thread.currentThread().getName());
+  }
+
+  @Test
   void stateRoundTripsThroughItsSerializer() throws Exception {
     PendingAlertsSerializer serializer = new PendingAlertsSerializer();
     PendingAlerts state =
@@ -244,6 +260,7 @@ class MqttSinkWriterTest {
     volatile boolean connected;
     Runnable onConnected;
     final List<String> sent = new ArrayList<>();
+    final java.util.Set<String> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
     final List<CompletableFuture<Void>> outstanding = new ArrayList<>();
 
     @Override
@@ -264,6 +281,7 @@ class MqttSinkWriterTest {
     @Override
     public synchronized CompletableFuture<Void> publish(String topic, byte[] payload) {
       sent.add(idOf(payload));
+      threads.add(Thread.currentThread().getName());
       CompletableFuture<Void> ack = new CompletableFuture<>();
       outstanding.add(ack);
       return ack;
