@@ -5,8 +5,10 @@ import com.hivemq.client.mqtt.MqttClientBuilder;
 import com.hivemq.client.mqtt.datatypes.MqttQos;
 import com.hivemq.client.mqtt.mqtt3.Mqtt3AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
+import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5PubAckException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -100,14 +102,22 @@ public final class HiveMqPublisher implements MqttPublisher {
           .qos(MqttQos.AT_LEAST_ONCE)
           .payload(payload)
           .send()
-          .thenAccept(
-              result ->
-                  result
-                      .getError()
-                      .ifPresent(
-                          error -> {
-                            throw new IllegalStateException("Broker refused: " + error, error);
-                          }));
+          .handle(
+              (result, failure) -> {
+                Throwable error =
+                    failure != null ? unwrap(failure) : result.getError().orElse(null);
+                if (error == null) {
+                  return null;
+                }
+                // The client fails the future with the PUBACK's reason code when it is an error.
+                if (error instanceof Mqtt5PubAckException refusal
+                    && refusal.getMqttMessage().getReasonCode().isError()) {
+                  throw new MqttRefusedException(
+                      refusal.getMqttMessage().getReasonCode().getCode(),
+                      refusal.getMqttMessage().getReasonCode().name());
+                }
+                throw new IllegalStateException("Not delivered: " + error, error);
+              });
     }
     return v3.publishWith()
         .topic(topic)
@@ -115,6 +125,12 @@ public final class HiveMqPublisher implements MqttPublisher {
         .payload(payload)
         .send()
         .thenAccept(ignored -> {});
+  }
+
+  private static Throwable unwrap(Throwable failure) {
+    return failure instanceof CompletionException && failure.getCause() != null
+        ? failure.getCause()
+        : failure;
   }
 
   @Override

@@ -11,7 +11,11 @@ public interface MqttPublisher extends AutoCloseable {
 
   boolean isConnected();
 
-  /** Completes when the broker acknowledged the message, exceptionally if it was not delivered. */
+  /**
+   * Completes when the broker acknowledged the message; exceptionally with {@link
+   * MqttRefusedException} if the broker refused it for good, with anything else if it was not
+   * delivered (e.g. the connection dropped). Must not block.
+   */
   CompletableFuture<Void> publish(String topic, byte[] payload);
 
   @Override

@@ -57,7 +57,7 @@ public final class CollectorJobConfig implements Serializable {
     DEFAULTS.put("mqtt.password", "");
     DEFAULTS.put("mqtt.version", "5");
     DEFAULTS.put("mqtt.max-pending", "10000");
-    DEFAULTS.put("mqtt.ack-timeout", "10s");
+    DEFAULTS.put("mqtt.ack-timeout", "0s");
     DEFAULTS.put("alerts.deadband", "0");
     DEFAULTS.put("alerts.min-duration", "0s");
     DEFAULTS.put("alerts.tombstone-retention", "7d");

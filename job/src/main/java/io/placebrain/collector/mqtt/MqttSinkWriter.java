@@ -4,12 +4,10 @@ import io.placebrain.collector.alerts.AlertEvent;
 import io.placebrain.collector.alerts.AlertJson;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.metrics.Counter;
@@ -20,15 +18,27 @@ import org.slf4j.LoggerFactory;
 /**
  * Publishes alert events with QoS 1 and keeps every message until the broker acknowledges it.
  *
- * <p>At a checkpoint the writer waits (up to the ack timeout) for the acknowledgements of what it
- * sent; whatever is still unacknowledged — all of it while the broker is down — goes into the
- * checkpoint and is sent again after a restart. So every alert reaches the broker at least once
- * (alert ids are deterministic, so consumers can drop a repeat), and a broker outage never stalls
- * the job: messages wait, bounded by {@code maxPending} (beyond it the oldest are dropped and
- * counted), and go out in order once the client has reconnected.
+ * <p><b>Order.</b> Messages go out in the order the evaluator emitted them, per subtask and so per
+ * device (alerts are keyed by device; the order across subtasks is not defined). Every publish
+ * happens in {@link #pump()}, on the task thread (at each write and checkpoint) under this writer's
+ * monitor; the client's threads only record acknowledgements and reconnections. Sends are organised
+ * in rounds: within a round each message is sent once, oldest first. A reconnection, or a message
+ * that was not delivered in the current round, starts a new round, which sends everything still
+ * unacknowledged again from the oldest — never a newer message before an older one it has not yet
+ * repeated. Completions of earlier rounds still count as acknowledgements but never start another
+ * round. A new round is sent at the next write or checkpoint, not at once, so a failing client
+ * cannot make the writer spin.
  *
- * <p>Acknowledgements arrive on the client's threads, so the pending messages are guarded by this
- * writer's monitor.
+ * <p><b>Refusals.</b> A message the broker refuses for good (MQTT 5 PUBACK reason code 0x80 or
+ * above) is dropped, counted ({@code mqttRefused}) and logged with the reason code; sending it
+ * again would only be refused again.
+ *
+ * <p><b>Checkpoints.</b> A checkpoint waits at most the ack timeout (the job's default: not at all)
+ * for acknowledgements; whatever is unacknowledged then, sent or not, goes into the checkpoint and
+ * is sent again after a restore. So a slow or down broker never holds a checkpoint for long, every
+ * alert reaches the broker at least once (alert ids are deterministic, so consumers can drop a
+ * repeat), and at most {@code maxPending} messages wait — beyond it, and on a restore of more (e.g.
+ * after scale-in), the oldest are dropped and counted ({@code mqttDropped}).
  */
 public final class MqttSinkWriter implements StatefulSinkWriter<AlertEvent, PendingAlerts> {
 
@@ -38,14 +48,31 @@ public final class MqttSinkWriter implements StatefulSinkWriter<AlertEvent, Pend
   private final MqttPublisher publisher;
 
   /** Unacknowledged messages by sequence number, oldest first. */
-  private final LinkedHashMap<Long, PendingAlerts.Message> pending = new LinkedHashMap<>();
-
-  /** Sequence numbers sent and awaiting their acknowledgement. */
-  private final Set<Long> inFlight = new HashSet<>();
+  private final LinkedHashMap<Long, Entry> pending = new LinkedHashMap<>();
 
   private final Counter published;
   private final Counter dropped;
+  private final Counter refused;
   private long nextSequence;
+
+  /** The current send round; see the class comment. */
+  private long round = 1;
+
+  /** Whether {@link #pump()} is running on this thread (a publish may complete synchronously). */
+  private boolean pumping;
+
+  private static final class Entry {
+    final long sequence;
+    final PendingAlerts.Message message;
+
+    /** The round this message was last sent in, 0 if never. */
+    long sentInRound;
+
+    Entry(long sequence, PendingAlerts.Message message) {
+      this.sequence = sequence;
+      this.message = message;
+    }
+  }
 
   public MqttSinkWriter(
       MqttSinkSettings settings,
@@ -56,13 +83,18 @@ public final class MqttSinkWriter implements StatefulSinkWriter<AlertEvent, Pend
     this.publisher = publisher;
     this.published = metrics.counter("mqttPublished");
     this.dropped = metrics.counter("mqttDropped");
+    this.refused = metrics.counter("mqttRefused");
     metrics.gauge("mqttPending", this::pendingCount);
-    for (PendingAlerts state : restored) {
-      for (PendingAlerts.Message message : state.messages()) {
-        pending.put(nextSequence++, message);
+    synchronized (this) {
+      for (PendingAlerts state : restored) {
+        for (PendingAlerts.Message message : state.messages()) {
+          long sequence = nextSequence++;
+          pending.put(sequence, new Entry(sequence, message));
+        }
       }
+      trim(); // a backlog restored after scale-in may hold more than one subtask's bound
     }
-    publisher.start(this::sendPending);
+    publisher.start(this::connected);
   }
 
   @Override
@@ -70,71 +102,119 @@ public final class MqttSinkWriter implements StatefulSinkWriter<AlertEvent, Pend
     PendingAlerts.Message message =
         new PendingAlerts.Message(AlertJson.topic(alert), AlertJson.toJson(alert));
     synchronized (this) {
-      if (pending.size() >= settings.maxPending()) {
-        Iterator<Map.Entry<Long, PendingAlerts.Message>> oldest = pending.entrySet().iterator();
-        long sequence = oldest.next().getKey();
-        oldest.remove();
-        inFlight.remove(sequence);
-        dropped.inc();
-        LOG.warn(
-            "{} MQTT alerts wait for the broker; dropped the oldest (limit mqtt.max-pending)",
-            settings.maxPending());
-      }
-      pending.put(nextSequence++, message);
+      add(message);
+      pump();
     }
-    sendPending();
+  }
+
+  /** Appends a message, dropping the oldest beyond the bound. Caller holds the monitor. */
+  private void add(PendingAlerts.Message message) {
+    long sequence = nextSequence++;
+    pending.put(sequence, new Entry(sequence, message));
+    trim();
+  }
+
+  /** Drops the oldest messages beyond the bound and counts them. Caller holds the monitor. */
+  private void trim() {
+    int excess = pending.size() - settings.maxPending();
+    if (excess > 0) {
+      Iterator<Entry> oldest = pending.values().iterator();
+      for (int i = 0; i < excess; i++) {
+        oldest.next();
+        oldest.remove();
+      }
+      dropped.inc(excess);
+      LOG.warn(
+          "{} MQTT alerts wait for the broker; dropped the {} oldest (limit mqtt.max-pending)",
+          settings.maxPending(),
+          excess);
+    }
   }
 
   /**
-   * Sends every pending message not yet in flight, oldest first, if connected. Publishing happens
-   * outside the monitor: an acknowledgement may complete on this very thread.
+   * Runs on the client's thread: only starts a new round, which the task thread sends at the next
+   * write or checkpoint. (In a test, a backlog published from inside the client's connected
+   * callback had its first message fail while the later ones went through: out of order.)
    */
-  private void sendPending() {
-    List<Map.Entry<Long, PendingAlerts.Message>> toSend = new ArrayList<>();
-    synchronized (this) {
-      if (!publisher.isConnected()) {
-        return;
-      }
-      for (Map.Entry<Long, PendingAlerts.Message> entry : pending.entrySet()) {
-        if (inFlight.add(entry.getKey())) {
-          toSend.add(Map.entry(entry.getKey(), entry.getValue()));
-        }
-      }
+  private synchronized void connected() {
+    round++;
+  }
+
+  /**
+   * Sends, oldest first, every pending message not yet sent in the current round, if connected. The
+   * only place that publishes; runs under the monitor.
+   */
+  private synchronized void pump() {
+    if (pumping || !publisher.isConnected()) {
+      return;
     }
-    for (Map.Entry<Long, PendingAlerts.Message> entry : toSend) {
-      long sequence = entry.getKey();
-      publisher
-          .publish(entry.getValue().topic(), entry.getValue().payload())
-          .whenComplete((ok, failure) -> acknowledged(sequence, failure));
+    pumping = true;
+    try {
+      long current = round;
+      for (Entry entry : new ArrayList<>(pending.values())) {
+        if (round != current) {
+          return; // a publish failed synchronously: the new round is sent at the next trigger
+        }
+        if (entry.sentInRound == current || !pending.containsKey(entry.sequence)) {
+          continue;
+        }
+        entry.sentInRound = current;
+        publisher
+            .publish(entry.message.topic(), entry.message.payload())
+            .whenComplete((ok, failure) -> completed(entry, current, failure));
+      }
+    } finally {
+      pumping = false;
     }
   }
 
-  private synchronized void acknowledged(long sequence, Throwable failure) {
-    inFlight.remove(sequence);
-    if (failure == null) {
-      if (pending.remove(sequence) != null) {
+  private synchronized void completed(Entry entry, long sentInRound, Throwable failure) {
+    Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
+    if (cause == null) {
+      if (pending.remove(entry.sequence) != null) {
         published.inc();
       }
-    } else {
-      // Stays pending; sent again when the client is connected (again).
-      LOG.debug("MQTT publish {} not acknowledged: {}", sequence, failure.toString());
+    } else if (cause instanceof MqttRefusedException refusal) {
+      if (pending.remove(entry.sequence) != null) {
+        refused.inc();
+        LOG.error(
+            "MQTT broker refused an alert on {} for good (reason code 0x{}); dropped it: {}",
+            entry.message.topic(),
+            String.format("%02X", refusal.reasonCode()),
+            refusal.getMessage());
+      }
+    } else if (sentInRound == round && pending.containsKey(entry.sequence)) {
+      // Not delivered: everything unacknowledged goes out again, in order, in a new round.
+      LOG.debug("MQTT publish {} not acknowledged: {}", entry.sequence, cause.toString());
+      round++;
     }
     notifyAll();
   }
 
+  /**
+   * Sends what waits, then waits at most the ack timeout for what is in flight; the rest goes into
+   * the checkpoint.
+   */
   @Override
-  public void flush(boolean endOfInput) throws InterruptedException {
-    sendPending();
+  public synchronized void flush(boolean endOfInput) throws InterruptedException {
+    pump();
     long deadline = System.nanoTime() + settings.ackTimeout().toNanos();
-    synchronized (this) {
-      while (!inFlight.isEmpty() && publisher.isConnected()) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          break;
-        }
-        TimeUnit.NANOSECONDS.timedWait(this, Math.min(left, TimeUnit.MILLISECONDS.toNanos(100)));
+    while (!pending.isEmpty() && publisher.isConnected() && allSentInThisRound()) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        break;
+      }
+      TimeUnit.NANOSECONDS.timedWait(this, Math.min(left, TimeUnit.MILLISECONDS.toNanos(100)));
+    }
+  }
+
+  private boolean allSentInThisRound() {
+    for (Entry entry : pending.values()) {
+      if (entry.sentInRound != round) {
+        return false;
       }
     }
+    return true;
   }
 
   @Override
@@ -142,7 +222,11 @@ public final class MqttSinkWriter implements StatefulSinkWriter<AlertEvent, Pend
     if (pending.isEmpty()) {
       return List.of();
     }
-    return List.of(new PendingAlerts(new ArrayList<>(pending.values())));
+    List<PendingAlerts.Message> messages = new ArrayList<>(pending.size());
+    for (Entry entry : pending.values()) {
+      messages.add(entry.message);
+    }
+    return List.of(new PendingAlerts(messages));
   }
 
   synchronized int pendingCount() {

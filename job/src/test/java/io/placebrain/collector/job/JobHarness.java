@@ -53,7 +53,7 @@ final class JobHarness {
             "kafka.devices-bulk-deleted-topic", devicesBulkDeletedTopic,
             "kafka.control-dead-letter-topic", controlDeadLetterTopic,
             "mqtt.server", TestServices.mqtt().serverUri(),
-            "mqtt.version", "3.1.1",
+            "mqtt.version", "5",
             "mqtt.client-id", "collector-" + run,
             "mqtt.ack-timeout", "2s"));
     CollectorJobConfig base =

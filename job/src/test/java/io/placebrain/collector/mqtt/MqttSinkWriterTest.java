@@ -8,6 +8,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.SimpleCounter;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.junit.jupiter.api.Test;
 
@@ -15,6 +17,7 @@ import org.junit.jupiter.api.Test;
 class MqttSinkWriterTest {
 
   private final FakePublisher publisher = new FakePublisher();
+  private final CountingMetrics metrics = new CountingMetrics();
 
   @Test
   void acknowledgedMessagesLeaveThePendingSet() throws Exception {
@@ -44,6 +47,7 @@ class MqttSinkWriterTest {
         .satisfies(s -> assertThat(s.messages()).hasSize(2));
 
     publisher.connect();
+    writer.flush(false); // the next checkpoint after the reconnection sends the backlog
     publisher.ackAll();
     assertThat(publisher.sentIds()).containsExactly("a1", "a2");
     assertThat(writer.snapshotState(2)).isEmpty();
@@ -91,6 +95,110 @@ class MqttSinkWriterTest {
   }
 
   @Test
+  void afterAReconnectTheBacklogGoesOutBeforeNewerAlerts() throws Exception {
+    publisher.connected = true;
+    MqttSinkWriter writer = writer(10, List.of());
+    writer.write(alert("created"), null);
+    writer.write(alert("updated"), null);
+    publisher.connected = false; // the connection drops; its publishes have not failed yet
+    writer.write(alert("resolved"), null);
+
+    publisher.sent.clear();
+    publisher.connect();
+    publisher.failFirst(2); // the old connection's publishes fail only now
+    writer.flush(false);
+    publisher.ackAll();
+    writer.flush(false);
+
+    assertThat(publisher.sentIds())
+        .as("resent oldest first, nothing newer overtakes the backlog")
+        .containsExactly("created", "updated", "resolved");
+    assertThat(writer.snapshotState(1)).isEmpty();
+  }
+
+  @Test
+  void aFailureInTheCurrentRoundResendsEverythingUnacknowledgedInOrder() throws Exception {
+    publisher.connected = true;
+    MqttSinkWriter writer = writer(10, List.of());
+    writer.write(alert("a1"), null);
+    writer.write(alert("a2"), null);
+    writer.write(alert("a3"), null);
+    publisher.failFirst(1); // a1 not delivered, a2 and a3 still in flight
+
+    publisher.sent.clear();
+    writer.write(alert("a4"), null);
+
+    assertThat(publisher.sentIds()).containsExactly("a1", "a2", "a3", "a4");
+  }
+
+  @Test
+  void aMessageTheBrokerRefusesForGoodIsDroppedAndCounted() throws Exception {
+    publisher.connected = true;
+    MqttSinkWriter writer = writer(10, List.of());
+    writer.write(alert("refused"), null);
+    publisher.refuseAll(0x87);
+    writer.write(alert("next"), null);
+    writer.flush(false);
+    publisher.connect(); // even a reconnection does not send it again
+    publisher.ackAll();
+    writer.flush(false);
+
+    assertThat(publisher.sentIds()).filteredOn("refused"::equals).hasSize(1);
+    assertThat(metrics.count("mqttRefused")).isEqualTo(1);
+    assertThat(writer.snapshotState(1)).isEmpty();
+  }
+
+  @Test
+  void aRestoredBacklogBeyondTheBoundIsTrimmedToTheNewestAndCounted() throws Exception {
+    MqttSinkWriter first = writer(10, List.of());
+    for (int i = 1; i <= 5; i++) {
+      first.write(alert("a" + i), null);
+    }
+    List<PendingAlerts> state = first.snapshotState(1);
+
+    MqttSinkWriter restored = writer(3, state);
+
+    assertThat(restored.snapshotState(2).get(0).messages())
+        .extracting(m -> idOf(m.payload()))
+        .containsExactly("a3", "a4", "a5");
+    assertThat(metrics.count("mqttDropped")).isEqualTo(2);
+  }
+
+  @Test
+  void aCheckpointDoesNotWaitForASlowBrokerByDefault() throws Exception {
+    MqttSinkSettings defaults =
+        io.placebrain.collector.job.CollectorJobConfig.from(new String[0], java.util.Map.of())
+            .mqttSettings();
+    assertThat(defaults.ackTimeout()).isZero();
+
+    publisher.connected = true;
+    MqttSinkWriter writer =
+        new MqttSinkWriter(defaults, publisher, List.of(), new UnregisteredMetricsGroup());
+    writer.write(alert("slow"), null);
+    writer.flush(false); // the broker has not acknowledged: the message goes into the checkpoint
+
+    assertThat(writer.snapshotState(1).get(0).messages())
+        .extracting(m -> idOf(m.payload()))
+        .containsExactly("slow");
+  }
+
+  @Test
+  void onlyTheTaskThreadPublishesAlsoAfterAReconnectionOnTheClientsThread() throws Exception {
+    MqttSinkWriter writer = writer(10, List.of());
+    writer.write(alert("a1"), null);
+
+    Thread client = new Thread(publisher::connect, "mqtt-client");
+    client.start();
+    client.join();
+    assertThat(publisher.sentIds()).as("nothing published on the client's thread").isEmpty();
+
+    writer.flush(false);
+    writer.write(alert("a2"), null);
+    assertThat(publisher.sentIds()).containsExactly("a1", "a2");
+    assertThat(publisher.threads).containsOnly(Thread.currentThread().getName());
+  }
+
+  @Test
   void stateRoundTripsThroughItsSerializer() throws Exception {
     PendingAlertsSerializer serializer = new PendingAlertsSerializer();
     PendingAlerts state =
@@ -115,7 +223,7 @@ class MqttSinkWriterTest {
     MqttSinkSettings settings =
         new MqttSinkSettings(
             "tcp://localhost:1883", "test", null, null, "5", maxPending, Duration.ofMillis(200));
-    return new MqttSinkWriter(settings, publisher, restored, new UnregisteredMetricsGroup());
+    return new MqttSinkWriter(settings, publisher, restored, metrics);
   }
 
   private static AlertEvent alert(String id) {
@@ -133,11 +241,26 @@ class MqttSinkWriterTest {
     return json.substring(start, json.indexOf('"', start));
   }
 
+  /** Keeps the counters the writer registers, so tests can read them. */
+  private static final class CountingMetrics extends UnregisteredMetricsGroup {
+    private final java.util.Map<String, Counter> counters = new java.util.HashMap<>();
+
+    @Override
+    public Counter counter(String name) {
+      return counters.computeIfAbsent(name, n -> new SimpleCounter());
+    }
+
+    long count(String name) {
+      return counters.containsKey(name) ? counters.get(name).getCount() : 0;
+    }
+  }
+
   /** Records publishes; the test decides when the broker acknowledges or fails them. */
   private static final class FakePublisher implements MqttPublisher {
     volatile boolean connected;
     Runnable onConnected;
     final List<String> sent = new ArrayList<>();
+    final java.util.Set<String> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
     final List<CompletableFuture<Void>> outstanding = new ArrayList<>();
 
     @Override
@@ -158,6 +281,7 @@ class MqttSinkWriterTest {
     @Override
     public synchronized CompletableFuture<Void> publish(String topic, byte[] payload) {
       sent.add(idOf(payload));
+      threads.add(Thread.currentThread().getName());
       CompletableFuture<Void> ack = new CompletableFuture<>();
       outstanding.add(ack);
       return ack;
@@ -173,6 +297,20 @@ class MqttSinkWriterTest {
       List<CompletableFuture<Void>> acks = new ArrayList<>(outstanding);
       outstanding.clear();
       acks.forEach(a -> a.completeExceptionally(new IllegalStateException("connection lost")));
+    }
+
+    /** The oldest outstanding publishes fail, e.g. as the connection they went out on drops. */
+    synchronized void failFirst(int count) {
+      List<CompletableFuture<Void>> acks = new ArrayList<>(outstanding.subList(0, count));
+      outstanding.subList(0, count).clear();
+      acks.forEach(a -> a.completeExceptionally(new IllegalStateException("connection lost")));
+    }
+
+    synchronized void refuseAll(int reasonCode) {
+      List<CompletableFuture<Void>> acks = new ArrayList<>(outstanding);
+      outstanding.clear();
+      acks.forEach(
+          a -> a.completeExceptionally(new MqttRefusedException(reasonCode, "NOT_AUTHORIZED")));
     }
 
     synchronized List<String> sentIds() {

@@ -45,7 +45,8 @@ final class LocalFlinkJob implements AutoCloseable {
     this.resumedFrom = resumedFrom;
   }
 
-  static LocalFlinkJob start(Path directory, int webUiPort, CollectorJobConfig config)
+  static LocalFlinkJob start(
+      Path directory, String bindAddress, int webUiPort, CollectorJobConfig config)
       throws Exception {
     Path checkpoints = directory.resolve("flink").resolve("checkpoints");
     Path savepoints = directory.resolve("flink").resolve("savepoints");
@@ -54,7 +55,7 @@ final class LocalFlinkJob implements AutoCloseable {
 
     Configuration conf = new Configuration();
     conf.set(RestOptions.PORT, webUiPort);
-    conf.set(RestOptions.BIND_ADDRESS, "0.0.0.0");
+    conf.set(RestOptions.BIND_ADDRESS, bindAddress);
     conf.set(CoreOptions.DEFAULT_PARALLELISM, 2);
     conf.set(TaskManagerOptions.NUM_TASK_SLOTS, 2);
     conf.set(StateBackendOptions.STATE_BACKEND, "hashmap");

@@ -25,6 +25,7 @@ public final class LocalOptions {
     DEFAULTS.put("mqtt.port", "1883");
     DEFAULTS.put("grpc.port", "50054");
     DEFAULTS.put("web-ui.port", "8081");
+    DEFAULTS.put("bind-address", "127.0.0.1");
     DEFAULTS.put("kafka.bootstrap-servers", "");
     DEFAULTS.put("database.url", "");
     DEFAULTS.put("database.user", "collector");
@@ -73,6 +74,14 @@ public final class LocalOptions {
     }
     simulatorPeriod();
     statusInterval();
+  }
+
+  /**
+   * The address every embedded service and the web UI listen on: loopback unless set (e.g. {@code
+   * 0.0.0.0} to reach the stack from other machines).
+   */
+  public String bindAddress() {
+    return settings.get("bind-address");
   }
 
   public Path dataDir() {

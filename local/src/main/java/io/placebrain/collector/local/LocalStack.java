@@ -101,6 +101,11 @@ public final class LocalStack implements AutoCloseable {
   /** Synchronized with {@link #close()}: a stop during start-up waits, then stops everything. */
   private synchronized void startAll(PrintStream out) throws Exception {
     Path data = options.dataDir();
+    if (options.databaseUrl() == null && !options.wipe()) {
+      // A previous run killed without a chance to stop (kill -9, OOM, a closed terminal) leaves
+      // its PostgreSQL running on our data directory and port.
+      LocalPostgres.stopLeftover(data, out);
+    }
     checkPorts();
     if (options.wipe()) {
       wipe(data);
@@ -109,7 +114,7 @@ public final class LocalStack implements AutoCloseable {
 
     kafka = options.kafkaBootstrapServers();
     if (kafka == null) {
-      LocalKafka embedded = LocalKafka.start(data, options.kafkaPort());
+      LocalKafka embedded = LocalKafka.start(data, options.bindAddress(), options.kafkaPort());
       started.push(embedded);
       kafka = embedded.bootstrapServers();
     }
@@ -118,14 +123,16 @@ public final class LocalStack implements AutoCloseable {
     databaseUrl = options.databaseUrl();
     if (databaseUrl == null) {
       LocalPostgres embedded =
-          LocalPostgres.start(data, options.postgresPort(), databaseUser, databasePassword);
+          LocalPostgres.start(
+              data, options.bindAddress(), options.postgresPort(), databaseUser, databasePassword);
       started.push(embedded);
       databaseUrl = embedded.jdbcUrl();
     }
     mqtt = options.mqttServer();
     String mqttVersion = options.mqttVersion();
     if (mqtt == null) {
-      LocalMqttBroker embedded = LocalMqttBroker.start(data, options.mqttPort());
+      LocalMqttBroker embedded =
+          LocalMqttBroker.start(data, options.bindAddress(), options.mqttPort());
       started.push(embedded);
       mqtt = embedded.serverUri();
       mqttVersion = mqttVersion == null ? "3.1.1" : mqttVersion; // the embedded broker's only one
@@ -144,12 +151,13 @@ public final class LocalStack implements AutoCloseable {
         CollectorJobConfig.from(new String[0], System.getenv()).with(shared);
     Topics.createMissing(kafka, jobConfig);
 
-    job = LocalFlinkJob.start(data, options.webUiPort(), jobConfig);
+    job = LocalFlinkJob.start(data, options.bindAddress(), options.webUiPort(), jobConfig);
     started.push(job);
     job.awaitRunning(Duration.ofMinutes(2));
 
     Map<String, String> service = new HashMap<>(shared);
     service.put("server.port", Integer.toString(options.grpcPort()));
+    service.put("server.host", options.bindAddress());
     queryService =
         QueryService.start(QueryServiceConfig.from(new String[0], System.getenv()).with(service));
     started.push(queryService);

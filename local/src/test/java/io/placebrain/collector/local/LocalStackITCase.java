@@ -309,6 +309,94 @@ class LocalStackITCase {
     }
   }
 
+  /**
+   * The command killed with SIGKILL (an OOM kill, a closed terminal) leaves its PostgreSQL running
+   * on the data directory and port; the next start recognises it, stops it and starts normally, and
+   * a normal stop then leaves nothing behind.
+   */
+  @Test
+  void startsAgainAfterBeingKilledWithSigkill(@TempDir Path data) throws Exception {
+    Map<String, Integer> ports =
+        Map.of(
+            "kafka.port", Ports.free(),
+            "postgres.port", Ports.free(),
+            "mqtt.port", Ports.free(),
+            "grpc.port", Ports.free(),
+            "web-ui.port", Ports.free());
+    try {
+      killedAndStartedAgain(data, ports);
+    } finally {
+      // Leaves no server behind if the start after the kill failed.
+      io.placebrain.collector.local.embedded.LocalPostgres.stopLeftover(data, System.out);
+    }
+  }
+
+  private static void killedAndStartedAgain(Path data, Map<String, Integer> ports)
+      throws Exception {
+    Path console1 = data.resolve("first-start.out");
+    Process first = startCommand(data, ports, console1);
+    try {
+      await("the first start", () -> read(console1).contains("Ctrl-C stops everything"));
+      await("the job RUNNING", () -> jobsOverview(ports).contains("\"RUNNING\""));
+    } finally {
+      first.destroyForcibly().waitFor(); // SIGKILL: no shutdown hook runs
+    }
+    assertThat(postgresProcesses(data))
+        .as("the killed run's PostgreSQL is left running")
+        .isNotEmpty();
+
+    Path console2 = data.resolve("second-start.out");
+    Process second = startCommand(data, ports, console2);
+    try {
+      await(
+          "the start after the kill",
+          () -> read(console2).contains("Ctrl-C stops everything") || !second.isAlive());
+      assertThat(read(console2))
+          .contains("left running by an earlier run")
+          .contains("Ctrl-C stops everything")
+          .doesNotContain("already in use");
+      await("the job RUNNING again", () -> jobsOverview(ports).contains("\"RUNNING\""));
+      second.destroy(); // SIGTERM: what Ctrl-C triggers too
+      assertThat(second.waitFor(2, TimeUnit.MINUTES)).as("the command exits").isTrue();
+    } finally {
+      second.destroyForcibly();
+    }
+    for (int port : ports.values()) {
+      await("port " + port + " released", () -> Ports.isFree(port));
+    }
+    assertThat(postgresProcesses(data)).as("PostgreSQL processes left").isEmpty();
+  }
+
+  private static Process startCommand(Path data, Map<String, Integer> ports, Path console)
+      throws java.io.IOException {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(LocalStack.class.getName());
+    command.add("--data-dir");
+    command.add(data.toString());
+    command.add("--simulator");
+    command.add("false");
+    ports.forEach(
+        (option, port) -> {
+          command.add("--" + option);
+          command.add(port.toString());
+        });
+    return new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(console.toFile())
+        .start();
+  }
+
+  private static String read(Path console) {
+    try {
+      return Files.readString(console);
+    } catch (Exception e) {
+      return "";
+    }
+  }
+
   private static List<ProcessHandle> postgresProcesses(Path data) {
     String directory = data.resolve("postgres").toString();
     return ProcessHandle.allProcesses()

@@ -51,7 +51,7 @@ final class QueryServiceHarness implements AutoCloseable {
     settings.put("database.password", database.password() == null ? "" : database.password());
     settings.put("kafka.bootstrap-servers", TestServices.kafka().bootstrapServers());
     settings.put("mqtt.server", TestServices.mqtt().serverUri());
-    settings.put("mqtt.version", "3.1.1");
+    settings.put("mqtt.version", "5");
     settings.put("mqtt.client-id", "query-" + UUID.randomUUID());
     settings.put("mqtt.ack-timeout", "2s");
     return settings;

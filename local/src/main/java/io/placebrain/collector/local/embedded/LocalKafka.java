@@ -32,7 +32,7 @@ public final class LocalKafka implements AutoCloseable {
     this.port = port;
   }
 
-  public static LocalKafka start(Path directory, int port) throws Exception {
+  public static LocalKafka start(Path directory, String bindAddress, int port) throws Exception {
     Path logs = directory.resolve("kafka");
     Files.createDirectories(logs);
     int controllerPort = Ports.free();
@@ -44,7 +44,12 @@ public final class LocalKafka implements AutoCloseable {
             Map.entry("controller.quorum.voters", "1@localhost:" + controllerPort),
             Map.entry(
                 "listeners",
-                "PLAINTEXT://0.0.0.0:" + port + ",CONTROLLER://localhost:" + controllerPort),
+                "PLAINTEXT://"
+                    + bindAddress
+                    + ":"
+                    + port
+                    + ",CONTROLLER://localhost:"
+                    + controllerPort),
             Map.entry("advertised.listeners", "PLAINTEXT://localhost:" + port),
             Map.entry("controller.listener.names", "CONTROLLER"),
             Map.entry("inter.broker.listener.name", "PLAINTEXT"),

@@ -23,11 +23,12 @@ public final class LocalMqttBroker implements AutoCloseable {
     this.port = port;
   }
 
-  public static LocalMqttBroker start(Path directory, int port) throws IOException {
+  public static LocalMqttBroker start(Path directory, String bindAddress, int port)
+      throws IOException {
     Path data = directory.resolve("mqtt");
     Files.createDirectories(data);
     Properties properties = new Properties();
-    properties.setProperty(IConfig.HOST_PROPERTY_NAME, "0.0.0.0");
+    properties.setProperty(IConfig.HOST_PROPERTY_NAME, bindAddress);
     properties.setProperty(IConfig.PORT_PROPERTY_NAME, String.valueOf(port));
     properties.setProperty(IConfig.ALLOW_ANONYMOUS_PROPERTY_NAME, "true");
     properties.setProperty(IConfig.PERSISTENCE_ENABLED_PROPERTY_NAME, "false");

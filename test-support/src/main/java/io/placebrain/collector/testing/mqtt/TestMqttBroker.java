@@ -1,38 +1,60 @@
 package io.placebrain.collector.testing.mqtt;
 
-import io.moquette.broker.Server;
-import io.moquette.broker.config.IConfig;
-import io.moquette.broker.config.MemoryConfig;
-import io.moquette.interception.AbstractInterceptHandler;
-import io.moquette.interception.messages.InterceptPublishMessage;
-import io.netty.buffer.ByteBuf;
+import com.hivemq.embedded.EmbeddedExtension;
+import com.hivemq.embedded.EmbeddedHiveMQ;
+import com.hivemq.extension.sdk.api.ExtensionMain;
+import com.hivemq.extension.sdk.api.async.Async;
+import com.hivemq.extension.sdk.api.async.TimeoutFallback;
+import com.hivemq.extension.sdk.api.interceptor.publish.PublishInboundInterceptor;
+import com.hivemq.extension.sdk.api.interceptor.publish.parameter.PublishInboundInput;
+import com.hivemq.extension.sdk.api.interceptor.publish.parameter.PublishInboundOutput;
+import com.hivemq.extension.sdk.api.packets.publish.AckReasonCode;
+import com.hivemq.extension.sdk.api.parameter.ExtensionStartInput;
+import com.hivemq.extension.sdk.api.parameter.ExtensionStartOutput;
+import com.hivemq.extension.sdk.api.parameter.ExtensionStopInput;
+import com.hivemq.extension.sdk.api.parameter.ExtensionStopOutput;
+import com.hivemq.extension.sdk.api.services.Services;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Properties;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 /**
- * An MQTT 3.1.1 broker inside the test JVM on a free loopback port. Tests may {@link #stop()} it
- * and {@link #start()} it again on the same port to simulate an outage; sessions do not survive the
- * restart. {@link #published()} lists every message the broker accepted, subscribers or not, so a
- * test can check delivery to the broker without racing a subscriber's reconnection.
+ * An MQTT 5 and 3.1.1 broker (HiveMQ Community Edition, embedded) inside the test JVM on a free
+ * loopback port, anonymous, sessions in memory. Tests may {@link #stop()} it and {@link #start()}
+ * it again on the same port to simulate an outage; sessions do not survive the restart. {@link
+ * #published()} lists every message the broker accepted, subscribers or not, so a test can check
+ * delivery to the broker without racing a subscriber's reconnection. {@link #refuse} makes the
+ * broker refuse publishes to one topic (MQTT 5: a PUBACK with that reason code).
+ *
+ * <p>The broker logs through SLF4J like everything else in the test JVM: its own logback set-up is
+ * skipped and logback is excluded from the build, so log4j2 stays the only SLF4J backend.
  */
 public final class TestMqttBroker implements AutoCloseable {
 
   private final int port;
-  private final Path dataDirectory;
-  private Server server;
+  private final Path directory;
+  private EmbeddedHiveMQ server;
   private final List<Published> published = new ArrayList<>();
+  private final List<Published> refusals = new ArrayList<>();
+  private final Map<String, AckReasonCode> refused = new ConcurrentHashMap<>();
+  private final Set<String> slowTopics = ConcurrentHashMap.newKeySet();
+  private final List<Async<PublishInboundOutput>> heldBack = new ArrayList<>();
 
-  private TestMqttBroker(int port, Path dataDirectory) {
+  private TestMqttBroker(int port, Path directory) {
     this.port = port;
-    this.dataDirectory = dataDirectory;
+    this.directory = directory;
   }
 
   public static TestMqttBroker launch() {
@@ -48,15 +70,47 @@ public final class TestMqttBroker implements AutoCloseable {
   }
 
   private void startServer() throws IOException {
-    Properties properties = new Properties();
-    properties.setProperty(IConfig.HOST_PROPERTY_NAME, "127.0.0.1");
-    properties.setProperty(IConfig.PORT_PROPERTY_NAME, String.valueOf(port));
-    properties.setProperty(IConfig.ALLOW_ANONYMOUS_PROPERTY_NAME, "true");
-    properties.setProperty(IConfig.PERSISTENCE_ENABLED_PROPERTY_NAME, "false");
-    properties.setProperty(IConfig.DATA_PATH_PROPERTY_NAME, dataDirectory.toString());
-    properties.setProperty(IConfig.ENABLE_TELEMETRY_NAME, "false");
-    Server started = new Server();
-    started.startServer(new MemoryConfig(properties), List.of(new PublishRecorder()));
+    Path config = Files.createDirectories(directory.resolve("conf"));
+    Files.writeString(
+        config.resolve("config.xml"),
+        """
+        <?xml version="1.0"?>
+        <hivemq>
+          <listeners>
+            <tcp-listener>
+              <port>%d</port>
+              <bind-address>127.0.0.1</bind-address>
+            </tcp-listener>
+          </listeners>
+          <persistence><mode>in-memory</mode></persistence>
+          <anonymous-usage-statistics><enabled>false</enabled></anonymous-usage-statistics>
+        </hivemq>
+        """
+            .formatted(port));
+    EmbeddedHiveMQ started =
+        EmbeddedHiveMQ.builder()
+            .withConfigurationFolder(config)
+            .withDataFolder(Files.createDirectories(directory.resolve("data")))
+            .withExtensionsFolder(Files.createDirectories(directory.resolve("extensions")))
+            .withEmbeddedExtension(
+                EmbeddedExtension.builder()
+                    .withId("collector-test-recorder")
+                    .withName("collector test recorder")
+                    .withVersion("1")
+                    .withExtensionMain(new Recorder())
+                    .build())
+            .withoutLoggingBootstrap()
+            .build();
+    try {
+      started.start().get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      try {
+        started.close();
+      } catch (Exception closing) {
+        e.addSuppressed(closing);
+      }
+      throw new IOException("Could not start the MQTT broker on port " + port, e);
+    }
     server = started;
   }
 
@@ -70,28 +124,89 @@ public final class TestMqttBroker implements AutoCloseable {
     }
   }
 
-  /** Records each accepted publish; the payload buffer is released by the base class. */
-  private final class PublishRecorder extends AbstractInterceptHandler {
+  /** Every publish the broker refused (see {@link #refuse}), each attempt, in order. */
+  public List<Published> refusals() {
+    synchronized (published) {
+      return new ArrayList<>(refusals);
+    }
+  }
+
+  /**
+   * From now on the broker refuses every publish to {@code topic} with {@code reasonCode} (e.g.
+   * {@code NOT_AUTHORIZED}); MQTT 5 publishers see it in the PUBACK.
+   */
+  public void refuse(String topic, AckReasonCode reasonCode) {
+    refused.put(topic, reasonCode);
+  }
+
+  /**
+   * From now on the broker holds back its acknowledgement (and the delivery) of every publish to
+   * {@code topic} until {@link #releaseAcknowledgements()}: a slow broker. Held publishes are
+   * listed in {@link #published()} already.
+   */
+  public void holdAcknowledgements(String topic) {
+    slowTopics.add(topic);
+  }
+
+  /** Publishes whose acknowledgement is held back right now. */
+  public int heldBack() {
+    synchronized (published) {
+      return heldBack.size();
+    }
+  }
+
+  /** Acknowledges every held publish and stops holding any back. */
+  public void releaseAcknowledgements() {
+    slowTopics.clear();
+    List<Async<PublishInboundOutput>> held;
+    synchronized (published) {
+      held = new ArrayList<>(heldBack);
+      heldBack.clear();
+    }
+    held.forEach(Async::resume);
+  }
+
+  /** Accepts publishes to every topic again. */
+  public void refuseNothing() {
+    refused.clear();
+  }
+
+  /** Records each publish the broker accepts, refuses those to a refused topic. */
+  private final class Recorder implements ExtensionMain, PublishInboundInterceptor {
+
     @Override
-    public String getID() {
-      return "test-publish-recorder";
+    public void extensionStart(ExtensionStartInput input, ExtensionStartOutput output) {
+      Services.initializerRegistry()
+          .setClientInitializer((client, context) -> context.addPublishInboundInterceptor(this));
     }
 
     @Override
-    public void onPublish(InterceptPublishMessage message) {
-      ByteBuf payload = message.getPayload();
-      byte[] bytes = new byte[payload.readableBytes()];
-      payload.getBytes(payload.readerIndex(), bytes);
-      published.add(
+    public void extensionStop(ExtensionStopInput input, ExtensionStopOutput output) {}
+
+    @Override
+    public void onInboundPublish(PublishInboundInput input, PublishInboundOutput output) {
+      String topic = input.getPublishPacket().getTopic();
+      ByteBuffer payload =
+          input.getPublishPacket().getPayload().orElse(ByteBuffer.allocate(0)).asReadOnlyBuffer();
+      byte[] bytes = new byte[payload.remaining()];
+      payload.get(bytes);
+      Published message =
           new Published(
-              message.getTopicName(),
+              topic,
               new String(bytes, StandardCharsets.UTF_8),
-              message.getClientID()));
-      super.onPublish(message);
+              input.getClientInformation().getClientId());
+      AckReasonCode refusal = refused.get(topic);
+      synchronized (published) {
+        (refusal == null ? published : refusals).add(message);
+        if (refusal == null && slowTopics.contains(topic)) {
+          // No PUBACK (and no delivery) until the test releases it.
+          heldBack.add(output.async(Duration.ofMinutes(5), TimeoutFallback.SUCCESS));
+        }
+      }
+      if (refusal != null) {
+        output.preventPublishDelivery(refusal, "refused by the test");
+      }
     }
-
-    @Override
-    public void onSessionLoopError(Throwable error) {}
   }
 
   public String host() {
@@ -114,14 +229,19 @@ public final class TestMqttBroker implements AutoCloseable {
   /** Stops the broker: connected clients are dropped and new connections refused. */
   public synchronized void stop() {
     if (server != null) {
-      server.stopServer();
-      server = null;
+      try {
+        server.close();
+      } catch (Exception e) {
+        throw new IllegalStateException("Could not stop the MQTT broker", e);
+      } finally {
+        server = null;
+      }
     }
   }
 
   /** Starts a stopped broker again on the same port. */
   public synchronized void start() {
-    // The stopped broker releases its store and port asynchronously; retry for a while.
+    // The stopped broker releases its port asynchronously; retry for a while.
     long deadline = System.nanoTime() + 20_000_000_000L;
     while (server == null) {
       try {
@@ -143,7 +263,7 @@ public final class TestMqttBroker implements AutoCloseable {
   @Override
   public synchronized void close() throws IOException {
     stop();
-    try (var files = Files.walk(dataDirectory)) {
+    try (var files = Files.walk(directory)) {
       files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
     }
   }
