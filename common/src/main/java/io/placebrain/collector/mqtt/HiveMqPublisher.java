@@ -6,6 +6,7 @@ import com.hivemq.client.mqtt.datatypes.MqttQos;
 import com.hivemq.client.mqtt.mqtt3.Mqtt3AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5PubAckException;
+import com.hivemq.client.mqtt.mqtt5.message.publish.puback.Mqtt5PubAckReasonCode;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -110,8 +111,11 @@ public final class HiveMqPublisher implements MqttPublisher {
                   return null;
                 }
                 // The client fails the future with the PUBACK's reason code when it is an error.
+                // Only refusals that a resend cannot change are final; quota exceeded,
+                // unspecified and implementation-specific errors are often passing (rate limits,
+                // overload): those are sent again like any other failed publish.
                 if (error instanceof Mqtt5PubAckException refusal
-                    && refusal.getMqttMessage().getReasonCode().isError()) {
+                    && isFinal(refusal.getMqttMessage().getReasonCode())) {
                   throw new MqttRefusedException(
                       refusal.getMqttMessage().getReasonCode().getCode(),
                       refusal.getMqttMessage().getReasonCode().name());
@@ -127,6 +131,13 @@ public final class HiveMqPublisher implements MqttPublisher {
         .thenAccept(ignored -> {});
   }
 
+  /** Refusals that mean the same publish will be refused again: not authorized, bad topic. */
+  static boolean isFinal(Mqtt5PubAckReasonCode code) {
+    return code == Mqtt5PubAckReasonCode.NOT_AUTHORIZED
+        || code == Mqtt5PubAckReasonCode.TOPIC_NAME_INVALID
+        || code == Mqtt5PubAckReasonCode.PAYLOAD_FORMAT_INVALID;
+  }
+
   private static Throwable unwrap(Throwable failure) {
     return failure instanceof CompletionException && failure.getCause() != null
         ? failure.getCause()
@@ -135,14 +146,17 @@ public final class HiveMqPublisher implements MqttPublisher {
 
   @Override
   public void close() {
+    // Also while reconnecting (broker down): disconnect() cancels the automatic reconnect. A client
+    // left reconnecting would come back with the same client id and take the session over from
+    // the subtask that replaced this one.
     try {
-      if (v5 != null && v5.getState().isConnected()) {
+      if (v5 != null) {
         v5.disconnect().get(5, TimeUnit.SECONDS);
-      } else if (v3 != null && v3.getState().isConnected()) {
+      } else if (v3 != null) {
         v3.disconnect().get(5, TimeUnit.SECONDS);
       }
     } catch (Exception e) {
-      LOG.debug("MQTT disconnect failed", e);
+      LOG.debug("MQTT disconnect on close: {}", e.toString());
     }
   }
 }

@@ -94,6 +94,27 @@ public final class LocalStack implements AutoCloseable {
     }
   }
 
+  private static final String LOCK_FILE = "local-run.lock";
+
+  /**
+   * One stack per data directory: a second one would take the first one's database for a leftover
+   * and stop it. The lock goes with the process, also when it is killed.
+   */
+  private void lockDataDirectory(Path data) throws IOException {
+    java.nio.channels.FileChannel channel =
+        java.nio.channels.FileChannel.open(
+            data.resolve(LOCK_FILE),
+            java.nio.file.StandardOpenOption.CREATE,
+            java.nio.file.StandardOpenOption.WRITE);
+    if (channel.tryLock() == null) {
+      channel.close();
+      throw new IllegalStateException(
+          "Another local/run uses " + data + "; stop it first, or give this one --data-dir");
+    }
+    // Released last on close (and by the operating system if the process dies).
+    started.push(channel);
+  }
+
   private Logger log() {
     return LoggerFactory.getLogger(LocalStack.class);
   }
@@ -101,6 +122,8 @@ public final class LocalStack implements AutoCloseable {
   /** Synchronized with {@link #close()}: a stop during start-up waits, then stops everything. */
   private synchronized void startAll(PrintStream out) throws Exception {
     Path data = options.dataDir();
+    Files.createDirectories(data);
+    lockDataDirectory(data);
     if (options.databaseUrl() == null && !options.wipe()) {
       // A previous run killed without a chance to stop (kill -9, OOM, a closed terminal) leaves
       // its PostgreSQL running on our data directory and port.
@@ -278,6 +301,9 @@ public final class LocalStack implements AutoCloseable {
           @Override
           public FileVisitResult visitFile(Path file, BasicFileAttributes attributes)
               throws IOException {
+            if (file.getFileName().toString().equals(LOCK_FILE)) {
+              return FileVisitResult.CONTINUE; // held by this very run
+            }
             Files.delete(file);
             return FileVisitResult.CONTINUE;
           }
@@ -285,8 +311,8 @@ public final class LocalStack implements AutoCloseable {
           @Override
           public FileVisitResult postVisitDirectory(Path directory, IOException e)
               throws IOException {
-            // The logs directory is in use by this very run.
-            if (!directory.endsWith("logs")) {
+            // The logs directory and the lock are in use by this very run.
+            if (!directory.endsWith("logs") && !directory.equals(data)) {
               Files.delete(directory);
             }
             return FileVisitResult.CONTINUE;

@@ -131,7 +131,12 @@ public final class QueryService implements AutoCloseable {
     MqttSinkSettings mqtt = config.mqttSettings();
     AlertEventPublisher publisher =
         new AlertEventPublisher(
-            mqtt == null ? null : new HiveMqPublisher(mqtt, 0),
+            // A client id of its own per process: several instances may drain the outbox, and
+            // two clients with one id take the broker session from each other.
+            mqtt == null
+                ? null
+                : new HiveMqPublisher(
+                    mqtt, java.util.concurrent.ThreadLocalRandom.current().nextInt(1 << 30)),
             mqtt == null ? "(none)" : mqtt.serverUri(),
             config.mqttAckTimeout());
     AlertsStore alerts = new AlertsStore();

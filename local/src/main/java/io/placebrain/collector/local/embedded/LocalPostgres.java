@@ -87,7 +87,7 @@ public final class LocalPostgres implements AutoCloseable {
         process.isPresent()
             && process.get().isAlive()
             && process.get().info().command().map(c -> c.endsWith("postgres")).orElse(false)
-            && Path.of(lines.get(1).trim()).toRealPath().equals(data.toRealPath());
+            && servesDirectory(pid, data);
     if (!ours) {
       return; // a stale file: PostgreSQL itself deals with it at start-up
     }
@@ -108,6 +108,20 @@ public final class LocalPostgres implements AutoCloseable {
               + data
               + " did not stop within 60 s; stop it first",
           e);
+    }
+  }
+
+  /**
+   * Whether process {@code pid} is the postmaster of {@code data}: it runs in that directory (the
+   * postmaster changes into its data directory). The pid file alone cannot tell: a stale file's
+   * process id may by now belong to another PostgreSQL, e.g. the machine's own after a reboot.
+   */
+  private static boolean servesDirectory(long pid, Path data) {
+    try {
+      return Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "cwd"))
+          .equals(data.toRealPath());
+    } catch (IOException | UnsupportedOperationException | SecurityException e) {
+      return false; // cannot tell: leave it alone
     }
   }
 
