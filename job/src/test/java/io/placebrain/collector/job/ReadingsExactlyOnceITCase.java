@@ -338,21 +338,12 @@ class ReadingsExactlyOnceITCase {
       if (n % BAD_RECORD_EVERY == 0) {
         harness.kafka.send(harness.telemetryTopic, devices.get(0), badRecord(n));
       }
-      for (String device : devices) {
-        harness.kafka.send(
-            harness.telemetryTopic,
-            device,
-            harness.telemetry(device, "seq", n, BASE.plusSeconds(n).toString()));
-      }
+      SequenceReadings.produce(harness, devices, BASE, n, n + 1);
     }
   }
 
   private long storedRows() throws Exception {
-    return DB.get()
-        .queryLong(
-            "SELECT count(*) FROM readings WHERE key = 'seq' AND device_id IN ("
-                + deviceList()
-                + ")");
+    return SequenceReadings.stored(DB.get(), devices);
   }
 
   private void assertExactlyOncePerDevice() throws Exception {
@@ -392,13 +383,6 @@ class ReadingsExactlyOnceITCase {
   }
 
   private String deviceList() {
-    StringBuilder list = new StringBuilder();
-    for (String device : devices) {
-      if (list.length() > 0) {
-        list.append(", ");
-      }
-      list.append('\'').append(device).append('\'');
-    }
-    return list.toString();
+    return SequenceReadings.inList(devices);
   }
 }

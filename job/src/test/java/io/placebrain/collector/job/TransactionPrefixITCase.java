@@ -294,36 +294,18 @@ class TransactionPrefixITCase {
   }
 
   private static long completedCheckpoints(JobID job) throws Exception {
-    return graph(job).getCheckpointStatsSnapshot().getCounts().getNumberOfCompletedCheckpoints();
+    return FLINK.completedCheckpoints(job);
   }
 
   private void produce(JobHarness harness, int from, int to) {
-    for (int n = from; n < to; n++) {
-      for (String device : devices) {
-        harness.kafka.send(
-            harness.telemetryTopic,
-            device,
-            harness.telemetry(device, "seq", n, BASE.plusSeconds(n).toString()));
-      }
-    }
+    SequenceReadings.produce(harness, devices, BASE, from, to);
   }
 
   private long storedRows() throws Exception {
-    return DB.get()
-        .queryLong(
-            "SELECT count(*) FROM readings WHERE key = 'seq' AND device_id IN ("
-                + deviceList()
-                + ")");
+    return SequenceReadings.stored(DB.get(), devices);
   }
 
   private String deviceList() {
-    StringBuilder list = new StringBuilder();
-    for (String device : devices) {
-      if (list.length() > 0) {
-        list.append(", ");
-      }
-      list.append('\'').append(device).append('\'');
-    }
-    return list.toString();
+    return SequenceReadings.inList(devices);
   }
 }
