@@ -7,7 +7,10 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -111,15 +114,34 @@ public final class PreparedTransactions {
       int subtask,
       int parallelism)
       throws SQLException {
+    return abortAfter(connection, prefix, restoredCheckpointId, subtask, parallelism, Set.of());
+  }
+
+  /**
+   * As {@link #abortAfter(Connection, String, OptionalLong, int, int)}, but only of the jobs with
+   * the given tags (see {@link TransactionIds#jobTag}); all jobs when {@code jobTags} is empty.
+   */
+  public static List<String> abortAfter(
+      Connection connection,
+      String prefix,
+      OptionalLong restoredCheckpointId,
+      int subtask,
+      int parallelism,
+      Set<String> jobTags)
+      throws SQLException {
     long keepUpTo = restoredCheckpointId.orElse(0L);
     List<String> aborted = new ArrayList<>();
     for (String name : list(connection, prefix)) {
       OptionalLong label = TransactionIds.checkpointLabel(prefix, name);
       OptionalLong owner = TransactionIds.subtask(prefix, name);
+      boolean ofTheseJobs =
+          jobTags.isEmpty()
+              || TransactionIds.jobTagOf(prefix, name).map(jobTags::contains).orElse(false);
       if (label.isPresent()
           && owner.isPresent()
           && owner.getAsLong() % parallelism == subtask
-          && label.getAsLong() > keepUpTo) {
+          && label.getAsLong() > keepUpTo
+          && ofTheseJobs) {
         try {
           execute(connection, "ROLLBACK PREPARED '" + name + "'");
           aborted.add(name);
@@ -140,6 +162,29 @@ public final class PreparedTransactions {
           aborted);
     }
     return aborted;
+  }
+
+  /**
+   * This database's prepared transactions named as a COPY sink names them ({@code
+   * <prefix>:<label>:<subtask>:<nonce>}) under prefixes other than {@code ownPrefix}, by prefix.
+   */
+  public static Map<String, List<String>> ofOtherPrefixes(Connection connection, String ownPrefix)
+      throws SQLException {
+    Map<String, List<String>> byPrefix = new TreeMap<>();
+    try (Statement statement = connection.createStatement();
+        ResultSet rows =
+            statement.executeQuery(
+                "SELECT gid FROM pg_prepared_xacts WHERE database = current_database()"
+                    + " ORDER BY prepared")) {
+      while (rows.next()) {
+        String name = rows.getString(1);
+        TransactionIds.prefixOf(name)
+            .filter(prefix -> !prefix.equals(ownPrefix))
+            .ifPresent(
+                prefix -> byPrefix.computeIfAbsent(prefix, p -> new ArrayList<>()).add(name));
+      }
+    }
+    return byPrefix;
   }
 
   /** {@code COMMIT PREPARED}; must run outside a transaction block. */

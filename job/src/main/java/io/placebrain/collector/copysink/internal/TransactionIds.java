@@ -70,6 +70,22 @@ public final class TransactionIds {
     return java.util.Optional.of(parts[2].substring(0, 8));
   }
 
+  /**
+   * The prefix of a name shaped as this class names transactions ({@code
+   * <prefix>:<label>:<subtask>:<nonce>}, the nonce 8 or 16 hex digits), or empty.
+   */
+  public static java.util.Optional<String> prefixOf(String name) {
+    String[] parts = name.split(String.valueOf(SEPARATOR), -1);
+    if (parts.length != 4
+        || parts[0].isEmpty()
+        || !parts[1].matches("[0-9]{1,19}")
+        || !parts[2].matches("[0-9]{1,10}")
+        || !parts[3].matches("[0-9a-f]{8}|[0-9a-f]{16}")) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(parts[0]);
+  }
+
   /** The checkpoint label of a name this prefix created, or empty if the name is not ours. */
   public static OptionalLong checkpointLabel(String prefix, String name) {
     return part(prefix, name, 0);

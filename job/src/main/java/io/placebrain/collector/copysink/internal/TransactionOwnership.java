@@ -28,10 +28,19 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Restarts: a restarted subtask's old connection may still be open for a moment (Flink cancels
  * the old attempt first, but the server ends its session a little later), or for long if the old
- * TaskManager vanished without closing it. Each writer's connection therefore names its job in
- * {@code application_name}; a session of an earlier attempt of the same job holding the lock is
- * ended ({@code pg_terminate_backend}: its open transaction rolls back, prepared ones stay), any
- * other holder is waited for, up to a bound, and then reported.
+ * TaskManager vanished without closing it. Each writer's connection therefore names its job,
+ * subtask and attempt in {@code application_name}; a session of an <em>earlier</em> attempt of the
+ * same job holding the lock is ended ({@code pg_terminate_backend}: its open transaction rolls
+ * back, prepared ones stay), any other holder is waited for, up to a bound, and then reported. A
+ * zombie of an earlier attempt that reconnects never ends the session of the attempt that replaced
+ * it: it finds a later attempt and fails.
+ *
+ * <p>Sessions of another job whose host vanished (say the whole cluster was lost, then the job
+ * resumed from its checkpoint under a new job id) cannot be told from a running job; they end when
+ * the server notices the peer is gone. Each owner session asks the server to probe its peer after
+ * {@value #KEEPALIVE_IDLE_SECONDS} s of silence ({@link #boundDeadPeerDetection}), so that takes
+ * about a minute instead of the operating system's default of over two hours, and the waiting
+ * subtask's restarts succeed once it is over.
  *
  * <p>Limits: the lock is held only while the connection lives. When the database connection is lost
  * and re-established the lock is taken again, and in that short gap a second job that starts just
@@ -64,9 +73,39 @@ public final class TransactionOwnership {
     }
   }
 
-  /** The {@code application_name} of a writer's connection: names its job and subtask. */
-  public static String applicationName(String jobId, int subtask) {
-    return APPLICATION_NAME + " " + jobId + " " + subtask;
+  /** Seconds of silence after which the server probes an owner session's peer. */
+  static final int KEEPALIVE_IDLE_SECONDS = 30;
+
+  /** PostgreSQL's limit on {@code application_name}, in bytes; longer names are cut. */
+  private static final int MAX_APPLICATION_NAME = 63;
+
+  /**
+   * The {@code application_name} of a writer's connection: names its job, subtask and attempt. The
+   * attempt is left out if the name would not fit, and such a session counts as an earlier attempt.
+   */
+  public static String applicationName(String jobId, int subtask, int attempt) {
+    String withoutAttempt = APPLICATION_NAME + " " + jobId + " " + subtask;
+    String full = withoutAttempt + " " + attempt;
+    return full.length() <= MAX_APPLICATION_NAME ? full : withoutAttempt;
+  }
+
+  /**
+   * Has the server end this session within about a minute of its peer vanishing (host lost, network
+   * cut) instead of after the operating system's keepalive default (over two hours): probes after
+   * {@value #KEEPALIVE_IDLE_SECONDS} s of silence, every 10 s, three times, and at most 60 s for
+   * data the peer does not acknowledge. Without it the session's locks outlive the lost TaskManager
+   * for hours and the restarted job cannot take over its prefix.
+   */
+  public static void boundDeadPeerDetection(Connection connection) throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT set_config('tcp_keepalives_idle', ?, false),"
+                + " set_config('tcp_keepalives_interval', '10', false),"
+                + " set_config('tcp_keepalives_count', '3', false),"
+                + " set_config('tcp_user_timeout', '60000', false)")) {
+      statement.setString(1, Integer.toString(KEEPALIVE_IDLE_SECONDS));
+      statement.execute();
+    }
   }
 
   /** Sets the connection's {@code application_name} (shown in {@code pg_stat_activity}). */
@@ -88,6 +127,7 @@ public final class TransactionOwnership {
    * waited for until {@code timeout} has passed.
    *
    * @param jobId this writer's job, or null when unknown (then no session counts as its own)
+   * @param attempt this writer's attempt number; only sessions of lower attempts are ended
    * @throws PrefixInUseException when another session still holds one of the locks
    */
   public static void acquire(
@@ -96,6 +136,7 @@ public final class TransactionOwnership {
       int subtask,
       int parallelism,
       String jobId,
+      int attempt,
       Duration timeout)
       throws SQLException, InterruptedException {
     if (!connection.getAutoCommit()) {
@@ -114,7 +155,7 @@ public final class TransactionOwnership {
         return;
       }
       for (Holder holder : others) {
-        if (holder.isOf(jobId) && ended.add(holder.pid)) {
+        if (holder.isEarlierAttemptOf(jobId, attempt) && ended.add(holder.pid)) {
           LOG.warn(
               "Ending PostgreSQL session {} ({}, subtask {} of transaction prefix {}): it belongs"
                   + " to an earlier attempt of this job, which is over",
@@ -210,10 +251,24 @@ public final class TransactionOwnership {
   record Holder(
       int subtask, int pid, String applicationName, String client, String connectedSince) {
 
-    boolean isOf(String jobId) {
-      return jobId != null
-          && applicationName != null
-          && applicationName.startsWith(APPLICATION_NAME + " " + jobId + " ");
+    /**
+     * Whether this session is a writer of {@code jobId} of an attempt before {@code attempt}. A
+     * name without an attempt (cut for length, or of an earlier version) counts as earlier.
+     */
+    boolean isEarlierAttemptOf(String jobId, int attempt) {
+      String ofJob = APPLICATION_NAME + " " + jobId + " ";
+      if (jobId == null || applicationName == null || !applicationName.startsWith(ofJob)) {
+        return false;
+      }
+      String[] parts = applicationName.substring(ofJob.length()).split(" ", -1);
+      if (parts.length < 2) {
+        return true;
+      }
+      try {
+        return Integer.parseInt(parts[1]) < attempt;
+      } catch (NumberFormatException e) {
+        return false;
+      }
     }
 
     String describe() {

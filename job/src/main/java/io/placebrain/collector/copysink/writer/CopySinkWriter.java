@@ -104,6 +104,10 @@ public final class CopySinkWriter<T>
   private final List<T> bufferedElements = new ArrayList<>();
 
   private final Counter transactionsPrepared;
+
+  /** Prepared transactions of other prefixes that no job writes with, found at start. */
+  private long abandonedTransactions;
+
   private final Histogram batchLatencyMillis;
 
   private Connection connection;
@@ -173,6 +177,7 @@ public final class CopySinkWriter<T>
         metrics.histogram("copyBatchLatencyMs", new DescriptiveStatisticsHistogram(500));
     metrics.gauge("copyBufferedRows", buffer::rows);
     metrics.gauge("copyBufferedBytes", buffer::sizeInBytes);
+    metrics.gauge("copyAbandonedPreparedTransactions", () -> abandonedTransactions);
 
     try {
       connection = connectWithRetry(plainConnections);
@@ -196,6 +201,9 @@ public final class CopySinkWriter<T>
             context.subtask(),
             context.parallelism());
         recoverRestoredPrefixes(connection);
+        if (context.subtask() == 0) {
+          warnOfAbandonedPrefixes(connection);
+        }
       }
       if (startupAction != null) {
         startupAction.run(connection);
@@ -306,7 +314,9 @@ public final class CopySinkWriter<T>
   public List<CopyWriterState> snapshotState(long checkpointId) {
     lastCheckpointId = Math.max(lastCheckpointId, checkpointId);
     return settings.exactlyOnce()
-        ? List.of(new CopyWriterState(settings.transactionIdPrefix()))
+        ? List.of(
+            new CopyWriterState(
+                settings.transactionIdPrefix(), TransactionIds.jobTag(context.jobId())))
         : List.of();
   }
 
@@ -569,11 +579,16 @@ public final class CopySinkWriter<T>
    * current one (its transactions of the restored checkpoint or before are in the committer's
    * restored state and get committed). Of every former subtask, not only those this subtask takes
    * over: the restored state is split among the subtasks without regard to who owned what, so only
-   * some of them learn the old prefix, and a rollback done twice is harmless. Left alone while a
-   * running job still writes with the old prefix (it holds its locks): they are that job's.
+   * some of them learn the old prefix, and a rollback done twice is harmless.
+   *
+   * <p>Only transactions of the jobs the restored state names (by their tag) are rolled back: the
+   * old prefix may since have been used by another job, whose leftovers may belong to its completed
+   * checkpoints. State of versions that recorded no tag leaves no choice but all of them. Left
+   * alone entirely while a running job still writes with the old prefix (it holds its locks).
    */
   private void recoverRestoredPrefixes(Connection owner) throws SQLException {
-    for (String previous : context.restoredPrefixes()) {
+    for (var restored : context.restoredPrefixes().entrySet()) {
+      String previous = restored.getKey();
       if (previous.equals(settings.transactionIdPrefix())) {
         continue;
       }
@@ -588,7 +603,8 @@ public final class CopySinkWriter<T>
         continue;
       }
       List<String> aborted =
-          PreparedTransactions.abortAfter(owner, previous, context.restoredCheckpointId(), 0, 1);
+          PreparedTransactions.abortAfter(
+              owner, previous, context.restoredCheckpointId(), 0, 1, restored.getValue());
       LOG.info(
           "Transaction prefix changed from {} to {}: rolled back {} transaction(s) of the old"
               + " prefix left after checkpoint {}",
@@ -596,6 +612,33 @@ public final class CopySinkWriter<T>
           settings.transactionIdPrefix(),
           aborted.size(),
           context.restoredCheckpointId().orElse(0L));
+    }
+  }
+
+  /**
+   * Prepared transactions of another prefix that no running job writes with: left by a job whose
+   * prefix was changed without its state (a start without a checkpoint, or a restore from a version
+   * that did not record its prefix). Nothing here can tell whether they belong to a completed
+   * checkpoint, so they are reported, not resolved: until someone does, they hold their row locks
+   * and keep VACUUM from cleaning up after them.
+   */
+  private void warnOfAbandonedPrefixes(Connection owner) throws SQLException {
+    for (var entry :
+        PreparedTransactions.ofOtherPrefixes(owner, settings.transactionIdPrefix()).entrySet()) {
+      String prefix = entry.getKey();
+      if (context.restoredPrefixes().containsKey(prefix)
+          || !TransactionOwnership.sessionsWriting(owner, prefix).isEmpty()) {
+        continue;
+      }
+      abandonedTransactions += entry.getValue().size();
+      LOG.warn(
+          "{} prepared transaction(s) of transaction prefix {} (e.g. {}) are left in the database"
+              + " and no running job writes with that prefix. They hold locks and keep VACUUM"
+              + " from cleaning up until resolved. If a job used that prefix before this one,"
+              + " resume from its last checkpoint or savepoint (flink run -s <path>) to resolve"
+              + " them exactly; otherwise roll them back: SELECT gid FROM pg_prepared_xacts WHERE"
+              + " gid LIKE '{}:%', then ROLLBACK PREPARED '<gid>' for each.",
+          entry.getValue().size(), prefix, entry.getValue().get(0), prefix);
     }
   }
 
@@ -621,14 +664,18 @@ public final class CopySinkWriter<T>
   private void takeOwnership(Connection owner) throws SQLException, InterruptedException {
     if (context.jobId() != null) {
       TransactionOwnership.identify(
-          owner, TransactionOwnership.applicationName(context.jobId(), context.subtask()));
+          owner,
+          TransactionOwnership.applicationName(
+              context.jobId(), context.subtask(), context.attemptNumber()));
     }
+    TransactionOwnership.boundDeadPeerDetection(owner);
     TransactionOwnership.acquire(
         owner,
         settings.transactionIdPrefix(),
         context.subtask(),
         context.parallelism(),
         context.jobId(),
+        context.attemptNumber(),
         settings.connectTimeout());
   }
 
@@ -662,6 +709,11 @@ public final class CopySinkWriter<T>
       return (SQLException) e.getCause();
     }
     return new SQLException(e.getMessage(), "08006", e);
+  }
+
+  /** Prepared transactions of abandoned prefixes found at start; for tests. */
+  long abandonedPreparedTransactions() {
+    return abandonedTransactions;
   }
 
   /** Rows buffered and not yet sent; for tests. */

@@ -10,11 +10,11 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
 /**
  * Versioned serializer of {@link CopyWriterState}. Version 1 was empty (savepoints of versions
  * before the prefix was recorded still restore, as state without a prefix); version 2 holds the
- * transaction prefix.
+ * transaction prefix; version 3 adds the job tag.
  */
 public final class CopyWriterStateSerializer implements SimpleVersionedSerializer<CopyWriterState> {
 
-  static final int VERSION = 2;
+  static final int VERSION = 3;
 
   @Override
   public int getVersion() {
@@ -25,29 +25,39 @@ public final class CopyWriterStateSerializer implements SimpleVersionedSerialize
   public byte[] serialize(CopyWriterState state) throws IOException {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
     try (DataOutputStream out = new DataOutputStream(bytes)) {
-      out.writeBoolean(state.transactionPrefix() != null);
-      if (state.transactionPrefix() != null) {
-        out.writeUTF(state.transactionPrefix());
-      }
+      writeNullable(out, state.transactionPrefix());
+      writeNullable(out, state.jobTag());
     }
     return bytes.toByteArray();
   }
 
   @Override
   public CopyWriterState deserialize(int version, byte[] serialized) throws IOException {
-    switch (version) {
-      case 1:
-        return CopyWriterState.EMPTY;
-      case 2:
-        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(serialized))) {
-          return in.readBoolean() ? new CopyWriterState(in.readUTF()) : CopyWriterState.EMPTY;
-        }
-      default:
-        throw new IOException(
-            "Unknown version "
-                + version
-                + " of COPY sink writer state; this build reads up to "
-                + VERSION);
+    if (version == 1) {
+      return CopyWriterState.EMPTY;
     }
+    if (version != 2 && version != 3) {
+      throw new IOException(
+          "Unknown version "
+              + version
+              + " of COPY sink writer state; this build reads up to "
+              + VERSION);
+    }
+    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(serialized))) {
+      String prefix = readNullable(in);
+      String jobTag = version >= 3 ? readNullable(in) : null;
+      return new CopyWriterState(prefix, jobTag);
+    }
+  }
+
+  private static void writeNullable(DataOutputStream out, String value) throws IOException {
+    out.writeBoolean(value != null);
+    if (value != null) {
+      out.writeUTF(value);
+    }
+  }
+
+  private static String readNullable(DataInputStream in) throws IOException {
+    return in.readBoolean() ? in.readUTF() : null;
   }
 }

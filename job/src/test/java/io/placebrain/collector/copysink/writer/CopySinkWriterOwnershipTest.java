@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import io.placebrain.collector.copysink.ConnectionFactory;
 import io.placebrain.collector.copysink.CopySinkSettings;
 import io.placebrain.collector.copysink.CopySinkTestSupport.RecordingRequest;
 import io.placebrain.collector.copysink.committer.CopyCommittable;
@@ -15,10 +16,14 @@ import io.placebrain.collector.readings.ReadingRowEncoder;
 import io.placebrain.collector.telemetry.Reading;
 import io.placebrain.collector.testing.FreshDatabase;
 import java.io.IOException;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -83,11 +88,12 @@ class CopySinkWriterOwnershipTest {
   void aRestartedSubtaskEndsTheLingeringSessionOfItsEarlierAttempt() throws Exception {
     CopySinkSettings settings = settings(Duration.ofSeconds(30));
     // The earlier attempt's connection is never closed, as when its TaskManager vanished.
-    CopySinkWriter<Reading> earlier = writer(settings, FIRST_JOB, 0, 1, OptionalLong.empty());
+    CopySinkWriter<Reading> earlier = writer(settings, FIRST_JOB, 0, 1, OptionalLong.empty(), 0);
     try {
       CopySinkWriter<Reading> restarted =
           assertTimeoutPreemptively(
-              Duration.ofSeconds(10), () -> writer(settings, FIRST_JOB, 0, 1, OptionalLong.of(1)));
+              Duration.ofSeconds(10),
+              () -> writer(settings, FIRST_JOB, 0, 1, OptionalLong.of(1), 1));
       restarted.write(reading(1), null);
       commit(settings, restarted.prepareCommit());
       restarted.close();
@@ -95,6 +101,62 @@ class CopySinkWriterOwnershipTest {
       earlier.close();
     }
     assertThat(DB.get().queryLong("SELECT count(*) FROM readings")).isOne();
+  }
+
+  @Test
+  void aZombieOfAnEarlierAttemptNeverEndsTheSessionOfTheAttemptThatReplacedIt() throws Exception {
+    CopySinkSettings settings = settings(Duration.ofSeconds(1));
+    try (CopySinkWriter<Reading> current =
+        writer(settings, FIRST_JOB, 0, 1, OptionalLong.of(1), 2)) {
+      current.write(reading(1), null);
+
+      // The attempt before it, cut off from the cluster but alive, reconnects to the database.
+      assertThatThrownBy(() -> writer(settings, FIRST_JOB, 0, 1, OptionalLong.of(1), 1))
+          .isInstanceOf(IOException.class)
+          .rootCause()
+          .hasMessageContaining("another job is writing with transaction prefix");
+
+      // The current attempt's session, with the row it sent, survived.
+      current.write(reading(2), null);
+      commit(settings, current.prepareCommit());
+    }
+    assertThat(DB.get().queryLong("SELECT count(*) FROM readings")).isEqualTo(2);
+  }
+
+  @Test
+  void theServerEndsAnOwnerSessionWithinAMinuteOfItsPeerVanishing() throws Exception {
+    CopySinkSettings settings = settings(Duration.ofSeconds(1));
+    List<Connection> opened = new ArrayList<>();
+    ConnectionFactory recording =
+        () -> {
+          Connection connection = connections(DB.get()).connect();
+          opened.add(connection);
+          return connection;
+        };
+    try (CopySinkWriter<Reading> writer =
+        new CopySinkWriter<>(
+            settings,
+            new ReadingRowEncoder(),
+            recording,
+            null,
+            context(FIRST_JOB, 0, 1, OptionalLong.empty(), 0))) {
+      Connection owner = opened.get(opened.size() - 1);
+      try (Statement statement = owner.createStatement();
+          ResultSet rows =
+              statement.executeQuery(
+                  "SELECT current_setting('tcp_keepalives_idle'),"
+                      + " current_setting('tcp_keepalives_interval'),"
+                      + " current_setting('tcp_keepalives_count'),"
+                      + " current_setting('tcp_user_timeout'), application_name"
+                      + " FROM pg_stat_activity WHERE pid = pg_backend_pid()")) {
+        rows.next();
+        assertThat(rows.getString(1)).isEqualTo("30");
+        assertThat(rows.getString(2)).isEqualTo("10");
+        assertThat(rows.getString(3)).isEqualTo("3");
+        assertThat(rows.getString(4)).isEqualTo("60000");
+        assertThat(rows.getString(5)).isEqualTo("collector-copy-sink " + FIRST_JOB + " 0 0");
+      }
+    }
   }
 
   @Test
@@ -124,18 +186,36 @@ class CopySinkWriterOwnershipTest {
   private CopySinkWriter<Reading> writer(
       CopySinkSettings settings, String jobId, int subtask, int parallelism, OptionalLong restored)
       throws Exception {
+    return writer(settings, jobId, subtask, parallelism, restored, 0);
+  }
+
+  private CopySinkWriter<Reading> writer(
+      CopySinkSettings settings,
+      String jobId,
+      int subtask,
+      int parallelism,
+      OptionalLong restored,
+      int attempt)
+      throws Exception {
     return new CopySinkWriter<>(
         settings,
         new ReadingRowEncoder(),
         connections(DB.get()),
         null,
-        new WriterContext(
-            subtask,
-            parallelism,
-            restored,
-            timers,
-            UnregisteredMetricsGroup.createSinkWriterMetricGroup(),
-            jobId));
+        context(jobId, subtask, parallelism, restored, attempt));
+  }
+
+  private WriterContext context(
+      String jobId, int subtask, int parallelism, OptionalLong restored, int attempt) {
+    return new WriterContext(
+        subtask,
+        parallelism,
+        attempt,
+        restored,
+        timers,
+        UnregisteredMetricsGroup.createSinkWriterMetricGroup(),
+        jobId,
+        Map.of());
   }
 
   private static void commit(CopySinkSettings settings, Collection<CopyCommittable> committables)

@@ -20,8 +20,10 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -129,6 +131,74 @@ class CopySinkWriterStartupTest {
   }
 
   @Test
+  void aRestoreWithAnotherPrefixRollsBackOnlyTheRestoredJobsTransactionsOfTheOldPrefix()
+      throws Exception {
+    String restoredJob = "0123456789abcdef0123456789abcdef";
+    String laterJob = "fedcba9876543210fedcba9876543210";
+    String newJob = "00112233445566778899aabbccddeeff";
+    CopySinkSettings before =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("shared-" + suffix())
+            .build()
+            .settings();
+    CopySinkSettings after =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("moved-" + suffix())
+            .build()
+            .settings();
+    String ofRestoredJob;
+    List<CopyWriterState> state;
+    try (CopySinkWriter<Reading> old =
+        writer(before, 0, 1, OptionalLong.empty(), Map.of(), restoredJob)) {
+      state = old.snapshotState(1);
+      old.write(reading(1), null);
+      ofRestoredJob = old.prepareCommit().iterator().next().transactionId();
+    }
+    // Later another job used the old prefix and was cancelled with its checkpoint 7's
+    // transaction not yet committed: only that job's checkpoints know it is to be committed.
+    String ofLaterJob;
+    try (CopySinkWriter<Reading> later =
+        writer(before, 0, 1, OptionalLong.of(6), Map.of(), laterJob)) {
+      later.write(reading(2), null);
+      ofLaterJob = later.prepareCommit().iterator().next().transactionId();
+    }
+
+    WriterContext restoring = context(0, 1, OptionalLong.of(1), newJob).withRestoredState(state);
+    assertThat(restoring.restoredPrefixes())
+        .containsEntry(before.transactionIdPrefix(), Set.of(TransactionIds.jobTag(restoredJob)));
+    new CopySinkWriter<>(after, new ReadingRowEncoder(), connections(DB.get()), null, restoring)
+        .close();
+
+    assertThat(preparedNames()).contains(ofLaterJob).doesNotContain(ofRestoredJob);
+    DB.get().execute("ROLLBACK PREPARED '" + ofLaterJob + "'");
+  }
+
+  @Test
+  void aStartReportsPreparedTransactionsOfAPrefixNoJobWritesWith() throws Exception {
+    CopySinkSettings abandoned =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("abandoned-" + suffix())
+            .build()
+            .settings();
+    CopySinkSettings current =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("current-" + suffix())
+            .build()
+            .settings();
+    String left;
+    try (CopySinkWriter<Reading> old = writer(abandoned, 0, 1, OptionalLong.empty(), Set.of())) {
+      old.write(reading(1), null);
+      left = old.prepareCommit().iterator().next().transactionId();
+    }
+    try (CopySinkWriter<Reading> started = writer(current, 0, 1, OptionalLong.empty(), Set.of())) {
+      assertThat(started.abandonedPreparedTransactions()).isOne();
+      // Reported, not resolved: nothing here knows whether it belongs to a completed checkpoint.
+      assertThat(preparedNames()).contains(left);
+    }
+    DB.get().execute("ROLLBACK PREPARED '" + left + "'");
+  }
+
+  @Test
   void theOldPrefixIsLeftAloneWhileAJobStillWritesWithIt() throws Exception {
     CopySinkSettings before =
         builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
@@ -165,13 +235,13 @@ class CopySinkWriterStartupTest {
     // is recorded only in that job's checkpoints.
     String leftover;
     try (CopySinkWriter<Reading> cancelled =
-        writer(settings, 1, 2, OptionalLong.of(6), Set.of(), cancelledJob)) {
+        writer(settings, 1, 2, OptionalLong.of(6), Map.of(), cancelledJob)) {
       cancelled.write(reading(1), null);
       leftover = cancelled.prepareCommit().iterator().next().transactionId();
     }
 
     // flink run without -s, at parallelism 1: subtask 0 is responsible for the former subtask 1.
-    assertThatThrownBy(() -> writer(settings, 0, 1, OptionalLong.empty(), Set.of(), newJob))
+    assertThatThrownBy(() -> writer(settings, 0, 1, OptionalLong.empty(), Map.of(), newJob))
         .isInstanceOf(SuppressRestartsException.class)
         .rootCause()
         .hasMessageContaining("transaction prefix " + settings.transactionIdPrefix() + " has 1")
@@ -182,7 +252,7 @@ class CopySinkWriterStartupTest {
 
     // Resumed from the cancelled job's checkpoint 7 instead, the leftover is resolved exactly: it
     // belongs to checkpoint 7 (label 7), so it stays for the committer, which has it in its state.
-    writer(settings, 0, 1, OptionalLong.of(7), Set.of(), newJob).close();
+    writer(settings, 0, 1, OptionalLong.of(7), Map.of(), newJob).close();
     assertThat(preparedNames()).contains(leftover);
     DB.get().execute("ROLLBACK PREPARED '" + leftover + "'");
   }
@@ -204,7 +274,7 @@ class CopySinkWriterStartupTest {
     String later = "eeeeeeee000000000000000000000005";
     // The earlier job committed a checkpoint, then was cancelled: nothing is left prepared.
     try (CopySinkWriter<Reading> first =
-        writer(settings, 0, 1, OptionalLong.empty(), Set.of(), earlier)) {
+        writer(settings, 0, 1, OptionalLong.empty(), Map.of(), earlier)) {
       first.write(reading(1), null);
       String name = first.prepareCommit().iterator().next().transactionId();
       DB.get().execute("COMMIT PREPARED '" + name + "'");
@@ -212,9 +282,9 @@ class CopySinkWriterStartupTest {
     assertThat(preparedNames()).isEmpty();
 
     // The same job restarting before its first checkpoint (Flink restarts it without state).
-    writer(settings, 0, 1, OptionalLong.empty(), Set.of(), earlier).close();
+    writer(settings, 0, 1, OptionalLong.empty(), Map.of(), earlier).close();
     // Another job without state: where its sources start need not be where the rows end.
-    assertThatThrownBy(() -> writer(settings, 0, 1, OptionalLong.empty(), Set.of(), later))
+    assertThatThrownBy(() -> writer(settings, 0, 1, OptionalLong.empty(), Map.of(), later))
         .isInstanceOf(SuppressRestartsException.class)
         .rootCause()
         .hasMessageContaining(
@@ -224,7 +294,7 @@ class CopySinkWriterStartupTest {
                 + TransactionIds.jobTag(earlier))
         .hasMessageContaining("flink run -s");
     // Resumed from a checkpoint instead, it starts.
-    writer(settings, 0, 1, OptionalLong.of(3), Set.of(), later).close();
+    writer(settings, 0, 1, OptionalLong.of(3), Map.of(), later).close();
   }
 
   @Test
@@ -238,12 +308,12 @@ class CopySinkWriterStartupTest {
     // The job failed before its first checkpoint completed; Flink restarts it without state.
     String leftover;
     try (CopySinkWriter<Reading> first =
-        writer(settings, 0, 1, OptionalLong.empty(), Set.of(), job)) {
+        writer(settings, 0, 1, OptionalLong.empty(), Map.of(), job)) {
       first.write(reading(1), null);
       leftover = first.prepareCommit().iterator().next().transactionId();
     }
 
-    writer(settings, 0, 1, OptionalLong.empty(), Set.of(), job).close();
+    writer(settings, 0, 1, OptionalLong.empty(), Map.of(), job).close();
 
     assertThat(preparedNames()).doesNotContain(leftover);
   }
@@ -279,7 +349,9 @@ class CopySinkWriterStartupTest {
       OptionalLong restored,
       Set<String> restoredPrefixes)
       throws Exception {
-    return writer(settings, subtask, parallelism, restored, restoredPrefixes, null);
+    Map<String, Set<String>> untagged = new HashMap<>();
+    restoredPrefixes.forEach(prefix -> untagged.put(prefix, Set.of()));
+    return writer(settings, subtask, parallelism, restored, untagged, null);
   }
 
   private CopySinkWriter<Reading> writer(
@@ -287,7 +359,7 @@ class CopySinkWriterStartupTest {
       int subtask,
       int parallelism,
       OptionalLong restored,
-      Set<String> restoredPrefixes,
+      Map<String, Set<String>> restoredPrefixes,
       String jobId)
       throws Exception {
     return new CopySinkWriter<>(
@@ -298,11 +370,24 @@ class CopySinkWriterStartupTest {
         new WriterContext(
             subtask,
             parallelism,
+            0,
             restored,
             timers,
             UnregisteredMetricsGroup.createSinkWriterMetricGroup(),
             jobId,
             restoredPrefixes));
+  }
+
+  private WriterContext context(int subtask, int parallelism, OptionalLong restored, String jobId) {
+    return new WriterContext(
+        subtask,
+        parallelism,
+        0,
+        restored,
+        timers,
+        UnregisteredMetricsGroup.createSinkWriterMetricGroup(),
+        jobId,
+        Map.of());
   }
 
   private static String suffix() {

@@ -62,7 +62,10 @@ class CopySinkWriterTest {
 
       Collection<CopyCommittable> committables = writer.prepareCommit();
       assertThat(writer.snapshotState(1))
-          .containsExactly(new CopyWriterState(settings.transactionIdPrefix()));
+          .containsExactly(
+              new CopyWriterState(
+                  settings.transactionIdPrefix(),
+                  io.placebrain.collector.copysink.internal.TransactionIds.UNKNOWN_JOB));
 
       assertThat(committables).singleElement().extracting(CopyCommittable::rows).isEqualTo(5L);
       assertThat(preparedNames()).containsExactly(committables.iterator().next().transactionId());

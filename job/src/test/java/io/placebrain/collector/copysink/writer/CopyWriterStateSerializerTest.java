@@ -12,7 +12,7 @@ class CopyWriterStateSerializerTest {
 
   @Test
   void roundTripsThePrefix() throws Exception {
-    byte[] bytes = serializer.serialize(new CopyWriterState("collector-readings"));
+    byte[] bytes = serializer.serialize(new CopyWriterState("collector-readings", "01234567"));
 
     assertThat(serializer.deserialize(serializer.getVersion(), bytes).transactionPrefix())
         .isEqualTo("collector-readings");
@@ -29,8 +29,29 @@ class CopyWriterStateSerializerTest {
   }
 
   @Test
+  void roundTripsTheJobTag() throws Exception {
+    CopyWriterState state = new CopyWriterState("collector-readings", "89abcdef");
+
+    assertThat(serializer.deserialize(serializer.getVersion(), serializer.serialize(state)))
+        .isEqualTo(state);
+  }
+
+  @Test
+  void readsThePrefixOfVersionTwo() throws Exception {
+    // Version 2: a flag, then the prefix in modified UTF-8; no job tag.
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
+      out.writeBoolean(true);
+      out.writeUTF("collector-readings");
+    }
+
+    assertThat(serializer.deserialize(2, bytes.toByteArray()))
+        .isEqualTo(new CopyWriterState("collector-readings", null));
+  }
+
+  @Test
   void refusesUnknownVersions() {
-    assertThatThrownBy(() -> serializer.deserialize(3, new byte[0]))
+    assertThatThrownBy(() -> serializer.deserialize(4, new byte[0]))
         .isInstanceOf(IOException.class);
   }
 }
