@@ -91,6 +91,32 @@ class AlertsTableSinkTest {
     assertThat(activeIds()).containsExactly(other.id);
   }
 
+  @Test
+  void anEarlierViolationReplayedAfterALaterOneIsStoredResolved() throws Exception {
+    // Y is active; a replay only now reaches X, a violation of the same threshold and sensor
+    // that began earlier and that the table never saw.
+    AlertEvent y = event(AlertEvent.CREATED, 32);
+    AlertEvent x = event(AlertEvent.CREATED, 31);
+    x.sensorId = y.sensorId;
+    x.thresholdId = y.thresholdId;
+    x.createdAtMicros = y.createdAtMicros - 5_000_000L;
+
+    write(List.of(y));
+    write(List.of(x));
+
+    assertThat(activeIds()).containsExactly(y.id);
+    assertThat(
+            DB.get()
+                .queryLong(
+                    "SELECT count(*) FROM alerts WHERE id = '"
+                        + x.id
+                        + "' AND status = 'resolved' AND resolved_at = (SELECT created_at FROM"
+                        + " alerts WHERE id = '"
+                        + y.id
+                        + "')"))
+        .isOne();
+  }
+
   private static List<String> activeIds() throws Exception {
     List<String> ids = new java.util.ArrayList<>();
     try (Connection connection = DB.get().connect();

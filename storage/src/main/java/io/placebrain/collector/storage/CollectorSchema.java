@@ -32,7 +32,7 @@ public final class CollectorSchema {
   public static final String SINK_PROGRESS = "sink_progress";
 
   /** The alerts sink's upsert procedure; see {@link #createAlertsUpsert}. */
-  public static final String ALERTS_UPSERT = "collector_upsert_alert_v1";
+  public static final String ALERTS_UPSERT = "collector_upsert_alert_v2";
 
   private static final String ALERTS_UPSERT_ARGUMENTS =
       "(text, text, text, text, text, text, double precision, double precision, text, text, text,"
@@ -175,6 +175,8 @@ public final class CollectorSchema {
             + " p_threshold_value double precision, p_threshold_type text, p_severity text,"
             + " p_status text, p_created_at timestamptz, p_resolved_at timestamptz)"
             + " LANGUAGE plpgsql AS $$\n"
+            + "DECLARE\n"
+            + "  v_newer timestamptz;\n"
             + "BEGIN\n"
             // At most one active alert per threshold and sensor, whatever a replay decides: an
             // event of a later violation resolves an active row of an earlier one (a replay that
@@ -185,6 +187,17 @@ public final class CollectorSchema {
             + " AND sensor_id = p_sensor_id::uuid AND status = 'active' AND id <> p_id::uuid"
             + " AND (created_at < p_created_at OR (p_status = 'resolved'"
             + " AND created_at <= p_created_at));\n"
+            // And an event of an earlier violation than an active row's (a replay that reached
+            // it only now) is stored as resolved when that later one began: the newest wins.
+            + "  IF p_status = 'active' THEN\n"
+            + "    SELECT min(created_at) INTO v_newer FROM alerts"
+            + " WHERE threshold_id = p_threshold_id::uuid AND sensor_id = p_sensor_id::uuid"
+            + " AND status = 'active' AND id <> p_id::uuid AND created_at > p_created_at;\n"
+            + "    IF v_newer IS NOT NULL THEN\n"
+            + "      p_status := 'resolved';\n"
+            + "      p_resolved_at := v_newer;\n"
+            + "    END IF;\n"
+            + "  END IF;\n"
             + "  INSERT INTO alerts (id, sensor_id, threshold_id, device_id, place_id, key, value,"
             + " threshold_value, threshold_type, severity, status, created_at, resolved_at)"
             + " VALUES (p_id::uuid, p_sensor_id::uuid, p_threshold_id::uuid, p_device_id::uuid,"
