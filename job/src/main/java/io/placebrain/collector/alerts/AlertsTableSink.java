@@ -71,7 +71,12 @@ public final class AlertsTableSink {
     return out.toString();
   }
 
-  public static JdbcSink<AlertEvent> create(String jdbcUrl, String user, String password) {
+  /**
+   * @param flushInterval how long an alert may wait in the batch before it is written; every
+   *     checkpoint writes the batch too
+   */
+  public static JdbcSink<AlertEvent> create(
+      String jdbcUrl, String user, String password, java.time.Duration flushInterval) {
     JdbcConnectionOptions.JdbcConnectionOptionsBuilder connection =
         new JdbcConnectionOptions.JdbcConnectionOptionsBuilder()
             .withUrl(jdbcUrl)
@@ -87,7 +92,7 @@ public final class AlertsTableSink {
         .withExecutionOptions(
             JdbcExecutionOptions.builder()
                 .withBatchSize(500)
-                .withBatchIntervalMs(200)
+                .withBatchIntervalMs(Math.max(1, flushInterval.toMillis()))
                 .withMaxRetries(5)
                 .build())
         .buildAtLeastOnce(connection.build());

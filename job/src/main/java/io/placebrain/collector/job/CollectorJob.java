@@ -74,7 +74,10 @@ public final class CollectorJob {
         deadLetterSink(config, config.deadLetterTopic(), "-dlq"),
         deadLetterSink(config, config.controlDeadLetterTopic(), "-control-dlq"),
         AlertsTableSink.create(
-            config.databaseUrl(), config.databaseUser(), config.databasePassword()),
+            config.databaseUrl(),
+            config.databaseUser(),
+            config.databasePassword(),
+            config.alertsTableFlushInterval()),
         new MqttAlertSink(config.mqttSettings()));
   }
 

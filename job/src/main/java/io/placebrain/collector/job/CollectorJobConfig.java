@@ -62,6 +62,7 @@ public final class CollectorJobConfig implements Serializable {
     DEFAULTS.put("alerts.min-duration", "0s");
     DEFAULTS.put("alerts.tombstone-retention", "7d");
     DEFAULTS.put("alerts.idle-sensor-retention", "30d");
+    DEFAULTS.put("alerts.table-flush-interval", "200ms");
     DEFAULTS.put("storage.retention", "90d");
     DEFAULTS.put("storage.compress-after", "7d");
     DEFAULTS.put("checkpoint.interval", "10s");
@@ -127,6 +128,11 @@ public final class CollectorJobConfig implements Serializable {
         get("mqtt.version"),
         settings.integer("mqtt.max-pending"),
         duration("mqtt.ack-timeout"));
+  }
+
+  /** How long an alert may wait in the alerts table sink's batch (checkpoints flush it too). */
+  public Duration alertsTableFlushInterval() {
+    return duration("alerts.table-flush-interval");
   }
 
   public AlertSettings alertSettings() {

@@ -35,7 +35,21 @@ class DeviceDeletionITCase {
     try (Connection connection = DB.get().connect()) {
       CollectorSchema.migrate(connection, SchemaSettings.DEFAULTS);
     }
-    JobHarness harness = new JobHarness(DB.get(), Map.of("sink.guarantee", guarantee));
+    // Alerts wait in the alerts table sink's batch until a checkpoint writes them, so the alert
+    // raised right before the deletion is certainly still there when the deletion marker reaches
+    // the readings sink: a DELETE run at that moment would miss it.
+    JobHarness harness =
+        new JobHarness(
+            DB.get(),
+            Map.of(
+                "sink.guarantee",
+                guarantee,
+                "alerts.table-flush-interval",
+                "1h",
+                // Checkpoints far apart compared with the moment between the alert and the
+                // marker: one that lands in between would write the alert in time by chance.
+                "checkpoint.interval",
+                "3s"));
     String doomed = UUID.randomUUID().toString();
     String bulkDoomed = UUID.randomUUID().toString();
     String kept = UUID.randomUUID().toString();
@@ -65,13 +79,19 @@ class DeviceDeletionITCase {
             .as("the devices had readings and alerts before the deletion")
             .isTrue();
 
-        // A new violation right before the deletion, so an alert may still be in the alerts sink's
-        // batch when the marker reaches the readings sink (timing-dependent here; the ordering
-        // itself is checked by CopySinkWriterTest).
+        // A new violation right before the deletion: its alert is in the alerts sink's batch when
+        // the marker reaches the readings sink. (The telemetry and devices topics are read by
+        // different sources, so the deletion is sent only once the alert was raised.)
+        long raisedBefore = createdEvents(mqtt, doomed);
         harness.kafka.send(
             harness.telemetryTopic,
             doomed,
             harness.telemetry(doomed, "temp", 35, base.plusSeconds(100).toString()));
+        assertThat(
+                JobHarness.await(
+                    Duration.ofSeconds(60), () -> createdEvents(mqtt, doomed) > raisedBefore))
+            .as("the alert of the last violation was raised")
+            .isTrue();
         harness.kafka.send(
             harness.deviceDeletedTopic,
             doomed,
@@ -90,7 +110,8 @@ class DeviceDeletionITCase {
                     count("readings", kept) == 200
                         && count("readings", doomed) == 0
                         && count("readings", bulkDoomed) == 0);
-        Thread.sleep(2_000); // more checkpoints: anything that could reappear would by now
+        // Anything that could reappear would by then: each checkpoint writes the alerts batch.
+        FLINK.awaitMoreCheckpoints(job.getJobID(), 3, Duration.ofSeconds(60));
 
         assertThat(caughtUp).isTrue();
         assertThat(count("readings", doomed)).isZero();
@@ -117,6 +138,13 @@ class DeviceDeletionITCase {
             harness.telemetry(device, "temp", value, base.plusSeconds(i).toString()));
       }
     }
+  }
+
+  private static long createdEvents(MqttRecorder mqtt, String device) {
+    return mqtt.received().stream()
+        .filter(m -> m.payload().contains("\"device_id\":\"" + device + "\""))
+        .filter(m -> m.payload().contains("\"event_type\":\"created\""))
+        .count();
   }
 
   private static long count(String table, String device) throws Exception {
