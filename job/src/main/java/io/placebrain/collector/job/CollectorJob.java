@@ -7,6 +7,7 @@ import io.placebrain.collector.deadletter.DeadLetterSerializer;
 import io.placebrain.collector.mqtt.MqttAlertSink;
 import io.placebrain.collector.readings.ReadingRowEncoder;
 import io.placebrain.collector.readings.ReadingsStorage;
+import io.placebrain.collector.startup.StartupChecks;
 import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.collector.telemetry.KafkaRecord;
 import io.placebrain.collector.telemetry.KafkaRecordDeserializer;
@@ -39,6 +40,9 @@ public final class CollectorJob {
   public static void main(String[] args) throws Exception {
     CollectorJobConfig config = CollectorJobConfig.from(args, System.getenv());
     LOG.info("Starting the collector job with {}", config);
+    if (config.startupChecks()) {
+      new StartupChecks(config, config.startupCheckTimeout()).verify();
+    }
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     build(env, config);
     env.execute("collector");

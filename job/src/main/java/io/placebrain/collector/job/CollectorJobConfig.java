@@ -66,6 +66,8 @@ public final class CollectorJobConfig implements Serializable {
     DEFAULTS.put("storage.retention", "90d");
     DEFAULTS.put("storage.compress-after", "7d");
     DEFAULTS.put("checkpoint.interval", "10s");
+    DEFAULTS.put("startup.checks", "true");
+    DEFAULTS.put("startup.check-timeout", "15s");
   }
 
   private final Settings settings;
@@ -105,6 +107,9 @@ public final class CollectorJobConfig implements Serializable {
     checkpointInterval();
     mqttSettings();
     alertSettings();
+    alertsTableFlushInterval();
+    startupChecks();
+    startupCheckTimeout();
   }
 
   public ControlTopics controlTopics() {
@@ -128,6 +133,15 @@ public final class CollectorJobConfig implements Serializable {
         get("mqtt.version"),
         settings.integer("mqtt.max-pending"),
         duration("mqtt.ack-timeout"));
+  }
+
+  /** Whether {@code main} checks database, topics and broker before it submits the job. */
+  public boolean startupChecks() {
+    return settings.bool("startup.checks");
+  }
+
+  public Duration startupCheckTimeout() {
+    return duration("startup.check-timeout");
   }
 
   /** How long an alert may wait in the alerts table sink's batch (checkpoints flush it too). */

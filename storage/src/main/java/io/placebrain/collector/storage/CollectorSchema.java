@@ -7,6 +7,7 @@ import java.sql.Savepoint;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -274,8 +275,43 @@ public final class CollectorSchema {
    * (shared_preload_libraries), or the user may lack the right to create it: then plain PostgreSQL
    * is used, and a savepoint keeps the failed attempt from aborting the migration.
    */
+  /**
+   * Why this server cannot store readings, if the reason is one the schema migration would only
+   * find out the hard way: TimescaleDB installed but not in {@code shared_preload_libraries} (the
+   * state right after installing the package), where {@code CREATE EXTENSION} ends the session with
+   * FATAL and the cause shows only in the server's log.
+   */
+  public static Optional<String> timescaleProblem(Connection connection) throws SQLException {
+    try (Statement statement = connection.createStatement()) {
+      return timescaleProblem(statement);
+    }
+  }
+
+  private static Optional<String> timescaleProblem(Statement statement) throws SQLException {
+    boolean available;
+    boolean installed;
+    try (ResultSet rows =
+        statement.executeQuery(
+            "SELECT installed_version IS NOT NULL FROM pg_available_extensions"
+                + " WHERE name = 'timescaledb'")) {
+      available = rows.next();
+      installed = available && rows.getBoolean(1);
+    }
+    String preload;
+    try (ResultSet rows = statement.executeQuery("SHOW shared_preload_libraries")) {
+      rows.next();
+      preload = rows.getString(1);
+    }
+    return TimescalePreload.problem(available, installed, preload);
+  }
+
   private static boolean enableTimescale(Connection connection, Statement statement)
       throws SQLException {
+    Optional<String> problem = timescaleProblem(statement);
+    if (problem.isPresent()) {
+      // Object not in prerequisite state: permanent until the server is reconfigured.
+      throw new SQLException(problem.get(), "55000");
+    }
     try (ResultSet rows =
         statement.executeQuery(
             "SELECT installed_version IS NOT NULL FROM pg_available_extensions"
