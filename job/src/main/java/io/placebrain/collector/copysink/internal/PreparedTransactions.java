@@ -33,7 +33,7 @@ public final class PreparedTransactions {
       max = Integer.parseInt(rows.getString(1));
     }
     if (max == 0) {
-      throw new IllegalStateException(
+      throw new DisabledException(
           "The exactly-once COPY sink commits with PostgreSQL prepared transactions, which this"
               + " server disables (max_prepared_transactions = 0). Set max_prepared_transactions"
               + " to at least "
@@ -49,6 +49,13 @@ public final class PreparedTransactions {
           max,
           parallelism,
           recommended(parallelism));
+    }
+  }
+
+  /** The server cannot prepare transactions at all; the message says what to set. */
+  public static final class DisabledException extends IllegalStateException {
+    DisabledException(String message) {
+      super(message);
     }
   }
 

@@ -227,13 +227,23 @@ public final class CopySinkWriter<T>
       throw new SuppressRestartsException(failure);
     } catch (SQLException e) {
       closeQuietly();
-      throw new IOException("COPY sink could not start: " + SqlFailures.describe(e), e);
+      IOException failure =
+          new IOException("COPY sink could not start: " + SqlFailures.describe(e), e);
+      // Object not in prerequisite state: the server needs reconfiguring (such as a TimescaleDB
+      // that is not preloaded); restarting the job cannot help, it would only loop.
+      if ("55000".equals(e.getSQLState())) {
+        throw new SuppressRestartsException(failure);
+      }
+      throw failure;
     } catch (InterruptedException e) {
       closeQuietly();
       Thread.currentThread().interrupt();
       throw new IOException("Interrupted while connecting", e);
+    } catch (PreparedTransactions.DisabledException e) {
+      // The message says what to set; the server needs a restart for it, the job cannot help.
+      closeQuietly();
+      throw new SuppressRestartsException(e);
     } catch (RuntimeException e) {
-      // Such as prepared transactions disabled on the server: the message says what to set.
       closeQuietly();
       throw e;
     }
