@@ -23,6 +23,9 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -55,7 +58,8 @@ import org.apache.flink.util.OutputTag;
  * events.
  */
 public final class ThresholdEvaluator
-    extends KeyedBroadcastProcessFunction<String, Reading, ControlEvent, Reading> {
+    extends KeyedBroadcastProcessFunction<String, Reading, ControlEvent, Reading>
+    implements CheckpointedFunction {
 
   public static final OutputTag<AlertEvent> ALERTS = new OutputTag<>("alerts") {};
 
@@ -151,6 +155,46 @@ public final class ThresholdEvaluator
     metrics.gauge("thresholdsHeld", () -> thresholdsHeld);
     metrics.gauge("tombstonesHeld", () -> tombstonesHeld);
     metrics.gauge("thresholdTombstonesHeld", () -> thresholdTombstonesHeld);
+  }
+
+  /**
+   * Counts what the restored broadcast state holds, so the gauges are right from the first moment
+   * after a failover, a savepoint restore or a rescale, not only after the next device event.
+   */
+  @Override
+  public void initializeState(FunctionInitializationContext context) throws Exception {
+    var store = context.getOperatorStateStore();
+    thresholdsHeld = count(store.getBroadcastState(SENSOR_BY_THRESHOLD).entries());
+    tombstonesHeld = count(store.getBroadcastState(TOMBSTONES).entries());
+    thresholdTombstonesHeld = count(store.getBroadcastState(THRESHOLD_TOMBSTONES).entries());
+  }
+
+  private static int count(Iterable<?> entries) {
+    int count = 0;
+    for (Object ignored : entries) {
+      count++;
+    }
+    return count;
+  }
+
+  @Override
+  public void snapshotState(FunctionSnapshotContext context) {
+    // Everything is in Flink's broadcast and keyed state.
+  }
+
+  /** The value of the gauge {@code thresholdsHeld}; for tests. */
+  int thresholdsHeld() {
+    return thresholdsHeld;
+  }
+
+  /** The value of the gauge {@code tombstonesHeld}; for tests. */
+  int tombstonesHeld() {
+    return tombstonesHeld;
+  }
+
+  /** The value of the gauge {@code thresholdTombstonesHeld}; for tests. */
+  int thresholdTombstonesHeld() {
+    return thresholdTombstonesHeld;
   }
 
   @Override

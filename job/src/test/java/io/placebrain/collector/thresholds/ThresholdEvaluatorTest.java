@@ -461,6 +461,48 @@ class ThresholdEvaluatorTest {
     harness = null;
   }
 
+  @Test
+  void theGaugesCountWhatARestoredInstanceHoldsBeforeAnyNewEvent() throws Exception {
+    open(AlertSettings.DEFAULTS);
+    String kept = UUID.randomUUID().toString();
+    String deleted = UUID.randomUUID().toString();
+    threshold("cccccccc-0000-4000-8000-000000000001", kept, "temp", "max", 30);
+    threshold("cccccccc-0000-4000-8000-000000000002", kept, "co2", "max", 1000);
+    threshold("cccccccc-0000-4000-8000-000000000003", deleted, "temp", "max", 30);
+    harness.processBroadcastElement(deviceDeleted(deleted), 0);
+    harness.processBroadcastElement(
+        thresholdEvent(
+            ControlEventType.THRESHOLD_DELETED,
+            "cccccccc-0000-4000-8000-000000000002",
+            kept,
+            "co2"),
+        0);
+    OperatorSubtaskState snapshot = harness.snapshot(1, 1);
+    harness.close();
+
+    // Restored at parallelism 2 (a rescale; a failover or savepoint restore is the same path).
+    for (int subtask = 0; subtask < 2; subtask++) {
+      open(AlertSettings.DEFAULTS, 2, subtask);
+      harness.initializeState(
+          AbstractStreamOperatorTestHarness.repartitionOperatorState(snapshot, 128, 1, 2, subtask));
+      harness.open();
+      ThresholdEvaluator evaluator = evaluator();
+      assertThat(evaluator.thresholdsHeld()).isOne();
+      assertThat(evaluator.tombstonesHeld()).isOne();
+      assertThat(evaluator.thresholdTombstonesHeld()).isOne();
+      harness.close();
+    }
+    harness = null;
+  }
+
+  @SuppressWarnings("unchecked")
+  private ThresholdEvaluator evaluator() {
+    return (ThresholdEvaluator)
+        ((CoBroadcastWithKeyedOperator<String, Reading, ControlEvent, Reading>)
+                harness.getOperator())
+            .getUserFunction();
+  }
+
   private static ControlEvent deviceDeleted(String device) {
     ControlEvent deleted = new ControlEvent();
     deleted.type = ControlEventType.DEVICE_DELETED;
