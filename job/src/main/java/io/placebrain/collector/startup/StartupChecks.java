@@ -1,8 +1,8 @@
 package io.placebrain.collector.startup;
 
-import io.placebrain.collector.copysink.internal.PreparedTransactions;
 import io.placebrain.collector.job.CollectorJobConfig;
 import io.placebrain.collector.storage.CollectorSchema;
+import io.placebrain.flink.connector.postgres.copy.internal.PreparedTransactions;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;

@@ -2,11 +2,11 @@ package io.placebrain.collector.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.placebrain.collector.copysink.internal.TransactionIds;
 import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.collector.storage.SchemaSettings;
 import io.placebrain.collector.testing.FreshDatabase;
 import io.placebrain.collector.testing.flink.SharedMiniCluster;
+import io.placebrain.flink.connector.postgres.copy.internal.TransactionIds;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.time.Duration;

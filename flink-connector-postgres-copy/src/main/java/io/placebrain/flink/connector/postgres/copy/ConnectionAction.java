@@ -1,0 +1,12 @@
+package io.placebrain.flink.connector.postgres.copy;
+
+import java.io.Serializable;
+import java.sql.Connection;
+import java.sql.SQLException;
+
+/** Work the sink runs on a connection of its own, such as a schema migration. */
+@FunctionalInterface
+public interface ConnectionAction extends Serializable {
+
+  void run(Connection connection) throws SQLException;
+}
