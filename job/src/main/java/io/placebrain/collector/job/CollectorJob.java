@@ -146,6 +146,8 @@ public final class CollectorJob {
         .setEncoder(new ReadingRowEncoder())
         .setDeliveryGuarantee(config.sinkGuarantee())
         .setTransactionIdPrefix(config.sinkTransactionPrefix())
+        // Sessions keep the name operators know from pg_stat_activity.
+        .setApplicationName("collector-copy-sink")
         .setMaxBufferedRows(config.sinkMaxBufferedRows())
         .setMaxBufferedBytes(config.sinkMaxBufferedBytes())
         .setFlushInterval(config.sinkFlushInterval())

@@ -2,7 +2,7 @@ package io.placebrain.collector.startup;
 
 import io.placebrain.collector.job.CollectorJobConfig;
 import io.placebrain.collector.storage.CollectorSchema;
-import io.placebrain.flink.connector.postgres.copy.internal.PreparedTransactions;
+import io.placebrain.flink.connector.postgres.copy.PostgresCopySink;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -67,11 +67,7 @@ public final class StartupChecks {
     properties.setProperty("ApplicationName", "collector-startup-check");
     try (Connection connection = DriverManager.getConnection(config.databaseUrl(), properties)) {
       if (config.sinkGuarantee() == DeliveryGuarantee.EXACTLY_ONCE) {
-        try {
-          PreparedTransactions.checkEnabled(connection, 1);
-        } catch (IllegalStateException e) {
-          problems.add(e.getMessage());
-        }
+        PostgresCopySink.exactlyOnceProblem(connection).ifPresent(problems::add);
       }
       CollectorSchema.timescaleProblem(connection).ifPresent(problems::add);
     } catch (SQLException e) {

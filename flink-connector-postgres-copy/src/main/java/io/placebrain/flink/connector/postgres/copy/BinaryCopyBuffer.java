@@ -3,6 +3,7 @@ package io.placebrain.flink.connector.postgres.copy;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import org.apache.flink.annotation.PublicEvolving;
 import org.postgresql.copy.CopyIn;
 
 /**
@@ -12,6 +13,7 @@ import org.postgresql.copy.CopyIn;
  * <p>Format: a 19-byte header, then per row a 16-bit field count and per field a 32-bit length (-1
  * for NULL) followed by the value in network byte order; a 16-bit -1 ends the stream.
  */
+@PublicEvolving
 public final class BinaryCopyBuffer {
 
   private static final byte[] HEADER = {

@@ -5,9 +5,11 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.Properties;
+import org.apache.flink.annotation.PublicEvolving;
 
 /** Opens connections to the database; a seam so tests can inject failing connections. */
 @FunctionalInterface
+@PublicEvolving
 public interface ConnectionFactory extends Serializable {
 
   Connection connect() throws SQLException;
@@ -42,7 +44,7 @@ public interface ConnectionFactory extends Serializable {
       properties.setProperty("connectTimeout", "10");
       properties.setProperty("socketTimeout", "300");
       properties.setProperty("tcpKeepAlive", "true");
-      properties.setProperty("ApplicationName", "collector-copy-sink");
+      properties.setProperty("ApplicationName", PostgresCopySinkBuilder.DEFAULT_APPLICATION_NAME);
       return DriverManager.getConnection(jdbcUrl, properties);
     }
 

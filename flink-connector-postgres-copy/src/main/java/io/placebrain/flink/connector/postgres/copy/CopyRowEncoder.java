@@ -1,11 +1,13 @@
 package io.placebrain.flink.connector.postgres.copy;
 
 import java.io.Serializable;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * Writes one element as one row of PostgreSQL's binary COPY format: exactly {@link #columns()}
  * fields, in the order of {@link #columns()}, each through the typed methods of the buffer.
  */
+@PublicEvolving
 public interface CopyRowEncoder<T> extends Serializable {
 
   /** The target columns, in the order {@link #encode} writes their fields. */

@@ -3,6 +3,7 @@ package io.placebrain.flink.connector.postgres.copy;
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.List;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 
 /**
@@ -25,7 +26,9 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
  *     the same transaction as the rows around them, instead of failing the job; null to fail
  * @param progressTable where each exactly-once transaction records which job wrote it, so that a
  *     job starting without state under a prefix another job used refuses; null for no such check
+ * @param applicationName the start of the writers' {@code application_name}
  */
+@Internal
 public record CopySinkSettings(
     String table,
     List<String> columns,
@@ -40,7 +43,8 @@ public record CopySinkSettings(
     Duration maxBackoff,
     Duration periodicActionInterval,
     String rejectedRowsTable,
-    String progressTable)
+    String progressTable,
+    String applicationName)
     implements Serializable {
 
   /** Quoted for SQL: {@code COPY table (columns) FROM STDIN BINARY}. */

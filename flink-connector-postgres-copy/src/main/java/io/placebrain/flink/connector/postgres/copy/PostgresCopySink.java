@@ -9,6 +9,7 @@ import io.placebrain.flink.connector.postgres.copy.writer.CopyWriterStateSeriali
 import io.placebrain.flink.connector.postgres.copy.writer.WriterContext;
 import java.io.IOException;
 import java.util.Collection;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.api.connector.sink2.CommitterInitContext;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -25,6 +26,7 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
  * once. Build one with {@link #builder()}; see {@link CopySinkWriter} for how exactly-once works
  * and {@link CopyCommitter} for how commit failures are handled.
  */
+@PublicEvolving
 public final class PostgresCopySink<T>
     implements Sink<T>,
         SupportsCommitter<CopyCommittable>,
@@ -47,6 +49,23 @@ public final class PostgresCopySink<T>
     this.connections = connections;
     this.startupAction = startupAction;
     this.periodicAction = periodicAction;
+  }
+
+  /**
+   * Why the server behind {@code connection} cannot run the exactly-once sink (prepared
+   * transactions disabled), with what to set; empty when it can. For checks before a job starts.
+   */
+  public static java.util.Optional<String> exactlyOnceProblem(java.sql.Connection connection)
+      throws java.sql.SQLException {
+    try {
+      io.placebrain.flink.connector.postgres.copy.internal.PreparedTransactions.checkEnabled(
+          connection, 1);
+      return java.util.Optional.empty();
+    } catch (
+        io.placebrain.flink.connector.postgres.copy.internal.PreparedTransactions.DisabledException
+            e) {
+      return java.util.Optional.of(e.getMessage());
+    }
   }
 
   public static <T> PostgresCopySinkBuilder<T> builder() {

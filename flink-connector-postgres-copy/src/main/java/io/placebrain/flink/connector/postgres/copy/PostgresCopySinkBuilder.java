@@ -4,12 +4,14 @@ import io.placebrain.flink.connector.postgres.copy.internal.TransactionIds;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 
 /**
  * Builds a {@link PostgresCopySink}; every setting but the connection, table and encoder has a
  * default.
  */
+@PublicEvolving
 public final class PostgresCopySinkBuilder<T> {
 
   private ConnectionFactory connections;
@@ -19,7 +21,8 @@ public final class PostgresCopySinkBuilder<T> {
   private ConnectionAction periodicAction;
   private Duration periodicActionInterval = Duration.ofHours(1);
   private DeliveryGuarantee deliveryGuarantee = DeliveryGuarantee.EXACTLY_ONCE;
-  private String transactionIdPrefix = "collector-copy";
+  private String transactionIdPrefix;
+  private String applicationName = DEFAULT_APPLICATION_NAME;
   private int maxBufferedRows = 20_000;
   private long maxBufferedBytes = 4L << 20;
   private Duration flushInterval = Duration.ofSeconds(1);
@@ -29,6 +32,9 @@ public final class PostgresCopySinkBuilder<T> {
   private Duration maxBackoff = Duration.ofSeconds(10);
   private String rejectedRowsTable;
   private String progressTable;
+
+  /** What the writers' database sessions are called unless {@link #setApplicationName} says. */
+  public static final String DEFAULT_APPLICATION_NAME = "flink-postgres-copy";
 
   PostgresCopySinkBuilder() {}
 
@@ -76,10 +82,30 @@ public final class PostgresCopySinkBuilder<T> {
     return this;
   }
 
-  /** Names this sink's prepared transactions; must be unique among jobs sharing a database. */
+  /**
+   * Names this sink's prepared transactions; required, and must be unique among jobs sharing a
+   * database (a second job with the same prefix fails at start). At most {@value
+   * TransactionIds#MAX_PREFIX_BYTES} bytes of UTF-8, without {@code :} or quotes.
+   */
   public PostgresCopySinkBuilder<T> setTransactionIdPrefix(String transactionIdPrefix) {
     TransactionIds.validatePrefix(transactionIdPrefix);
     this.transactionIdPrefix = transactionIdPrefix;
+    return this;
+  }
+
+  /**
+   * The start of the writers' {@code application_name} in {@code pg_stat_activity} (job id, subtask
+   * and attempt follow), by which a restarted writer recognises the sessions of its own job's
+   * earlier attempts; default {@value #DEFAULT_APPLICATION_NAME}. At most 20 ASCII characters
+   * without spaces.
+   */
+  public PostgresCopySinkBuilder<T> setApplicationName(String applicationName) {
+    if (applicationName == null || !applicationName.matches("[\\x21-\\x7e]{1,20}")) {
+      throw new IllegalArgumentException(
+          "applicationName must be 1 to 20 printable ASCII characters without spaces: "
+              + applicationName);
+    }
+    this.applicationName = applicationName;
     return this;
   }
 
@@ -157,6 +183,9 @@ public final class PostgresCopySinkBuilder<T> {
     Objects.requireNonNull(connections, "connection (setConnection) is required");
     Objects.requireNonNull(table, "table is required");
     Objects.requireNonNull(encoder, "encoder is required");
+    Objects.requireNonNull(
+        transactionIdPrefix,
+        "transaction id prefix (setTransactionIdPrefix) is required: unique per job and database");
     List<String> columns = List.copyOf(encoder.columns());
     CopySinkSettings settings =
         new CopySinkSettings(
@@ -173,7 +202,8 @@ public final class PostgresCopySinkBuilder<T> {
             maxBackoff,
             periodicActionInterval,
             rejectedRowsTable,
-            progressTable);
+            progressTable,
+            applicationName);
     return new PostgresCopySink<>(settings, encoder, connections, startupAction, periodicAction);
   }
 }

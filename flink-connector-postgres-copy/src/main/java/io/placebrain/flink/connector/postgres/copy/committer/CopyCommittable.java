@@ -1,6 +1,7 @@
 package io.placebrain.flink.connector.postgres.copy.committer;
 
 import java.util.List;
+import org.apache.flink.annotation.Internal;
 
 /**
  * One writer subtask's work of one checkpoint, done once the checkpoint is complete: a prepared
@@ -11,6 +12,7 @@ import java.util.List;
  * @param rows how many rows it holds, for metrics and logs
  * @param afterCommit idempotent statements to run after the commit, in order
  */
+@Internal
 public record CopyCommittable(String transactionId, long rows, List<String> afterCommit) {
 
   public CopyCommittable {

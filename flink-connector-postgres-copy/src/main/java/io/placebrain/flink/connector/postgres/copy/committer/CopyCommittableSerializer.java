@@ -5,9 +5,11 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 /** Versioned serializer of {@link CopyCommittable}, stored in checkpoints. */
+@Internal
 public final class CopyCommittableSerializer implements SimpleVersionedSerializer<CopyCommittable> {
 
   static final int VERSION = 2;

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Collection;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
@@ -42,6 +43,7 @@ import org.slf4j.LoggerFactory;
  * carry on), and never through {@code retryLater}, which Flink retries back to back without a pause
  * and then fails without the reason.
  */
+@Internal
 public final class CopyCommitter implements Committer<CopyCommittable> {
 
   private static final Logger LOG = LoggerFactory.getLogger(CopyCommitter.class);

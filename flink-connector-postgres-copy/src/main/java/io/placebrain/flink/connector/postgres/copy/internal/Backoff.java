@@ -1,8 +1,10 @@
 package io.placebrain.flink.connector.postgres.copy.internal;
 
 import java.time.Duration;
+import org.apache.flink.annotation.Internal;
 
 /** Exponential pauses between attempts: initial, doubled each time, capped. */
+@Internal
 public final class Backoff {
 
   private final long initialMillis;

@@ -2,10 +2,12 @@ package io.placebrain.flink.connector.postgres.copy.internal;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import org.apache.flink.annotation.Internal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** Closing connections that may already be broken, without hiding the failure that broke them. */
+@Internal
 public final class Connections {
 
   private static final Logger LOG = LoggerFactory.getLogger(Connections.class);

@@ -11,10 +11,12 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
+import org.apache.flink.annotation.Internal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** The database side of two-phase commit: settings, commit, and aborting what was left behind. */
+@Internal
 public final class PreparedTransactions {
 
   private static final Logger LOG = LoggerFactory.getLogger(PreparedTransactions.class);

@@ -3,11 +3,13 @@ package io.placebrain.flink.connector.postgres.copy.internal;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import org.apache.flink.annotation.Internal;
 
 /**
  * Writes rows the database refused into the rejected-rows table, in the caller's transaction, so
  * they commit (or roll back) together with the rows around them.
  */
+@Internal
 public final class RejectedRows {
 
   private final String table;

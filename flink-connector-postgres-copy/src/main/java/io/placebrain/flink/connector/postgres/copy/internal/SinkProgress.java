@@ -6,6 +6,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.flink.annotation.Internal;
 
 /**
  * Which job last committed rows under a transaction prefix, written inside each exactly-once
@@ -14,6 +15,7 @@ import java.util.List;
  * Kafka from the consumer group's offsets, which may lag what that job stored (duplicates) or run
  * ahead of what it committed (loss), so it refuses instead of guessing.
  */
+@Internal
 public final class SinkProgress {
 
   private final String table;

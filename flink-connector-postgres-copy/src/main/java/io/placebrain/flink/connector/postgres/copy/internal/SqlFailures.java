@@ -3,12 +3,14 @@ package io.placebrain.flink.connector.postgres.copy.internal;
 import java.sql.SQLException;
 import java.sql.SQLRecoverableException;
 import java.sql.SQLTransientException;
+import org.apache.flink.annotation.Internal;
 
 /**
  * Sorts database failures into those worth retrying (the database or the network is briefly
  * unavailable, or a transaction lost a race) and those that will fail again however often they are
  * retried (missing table, wrong types, no permission), by SQLSTATE class.
  */
+@Internal
 public final class SqlFailures {
 
   /** {@code undefined_object}: COMMIT/ROLLBACK PREPARED for a name that is not prepared. */

@@ -4,8 +4,10 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import org.apache.flink.annotation.Internal;
 
 /** Catalog checks for the tables a sink writes to besides its target. */
+@Internal
 final class Tables {
 
   private Tables() {}

@@ -2,6 +2,7 @@ package io.placebrain.flink.connector.postgres.copy.internal;
 
 import java.util.OptionalLong;
 import java.util.concurrent.ThreadLocalRandom;
+import org.apache.flink.annotation.Internal;
 
 /**
  * Names of prepared transactions: {@code <prefix>:<checkpoint>:<subtask>:<nonce>}.
@@ -15,6 +16,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * the job id (a tag of the job that prepared it), the last 8 random. Names of earlier versions
  * carry an 8-digit random nonce and no tag.
  */
+@Internal
 public final class TransactionIds {
 
   static final char SEPARATOR = ':';
@@ -111,6 +113,9 @@ public final class TransactionIds {
     }
   }
 
+  /** The longest prefix, in bytes: names must fit PostgreSQL's 200-byte transaction ids. */
+  public static final int MAX_PREFIX_BYTES = 120;
+
   /** Checks a prefix is usable: non-empty, no separator, and leaves room in PostgreSQL's 200. */
   public static void validatePrefix(String prefix) {
     if (prefix == null || prefix.isEmpty()) {
@@ -120,8 +125,14 @@ public final class TransactionIds {
       throw new IllegalArgumentException(
           "transaction id prefix must not contain ':' or quotes: " + prefix);
     }
-    if (prefix.length() > 120) {
-      throw new IllegalArgumentException("transaction id prefix longer than 120 characters");
+    int bytes = prefix.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    if (bytes > MAX_PREFIX_BYTES) {
+      throw new IllegalArgumentException(
+          "transaction id prefix of "
+              + bytes
+              + " bytes (UTF-8); at most "
+              + MAX_PREFIX_BYTES
+              + " fit PostgreSQL's transaction ids");
     }
   }
 }

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.apache.flink.annotation.Internal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,12 +47,10 @@ import org.slf4j.LoggerFactory;
  * and re-established the lock is taken again, and in that short gap a second job that starts just
  * then could take it.
  */
+@Internal
 public final class TransactionOwnership {
 
   private static final Logger LOG = LoggerFactory.getLogger(TransactionOwnership.class);
-
-  /** What every COPY sink connection is called; writers add their job and subtask. */
-  public static final String APPLICATION_NAME = "collector-copy-sink";
 
   private TransactionOwnership() {}
 
@@ -83,8 +82,8 @@ public final class TransactionOwnership {
    * The {@code application_name} of a writer's connection: names its job, subtask and attempt. The
    * attempt is left out if the name would not fit, and such a session counts as an earlier attempt.
    */
-  public static String applicationName(String jobId, int subtask, int attempt) {
-    String withoutAttempt = APPLICATION_NAME + " " + jobId + " " + subtask;
+  public static String applicationName(String base, String jobId, int subtask, int attempt) {
+    String withoutAttempt = base + " " + jobId + " " + subtask;
     String full = withoutAttempt + " " + attempt;
     return full.length() <= MAX_APPLICATION_NAME ? full : withoutAttempt;
   }
@@ -135,6 +134,7 @@ public final class TransactionOwnership {
       String prefix,
       int subtask,
       int parallelism,
+      String applicationName,
       String jobId,
       int attempt,
       Duration timeout)
@@ -155,7 +155,7 @@ public final class TransactionOwnership {
         return;
       }
       for (Holder holder : others) {
-        if (holder.isEarlierAttemptOf(jobId, attempt) && ended.add(holder.pid)) {
+        if (holder.isEarlierAttemptOf(applicationName, jobId, attempt) && ended.add(holder.pid)) {
           LOG.warn(
               "Ending PostgreSQL session {} ({}, subtask {} of transaction prefix {}): it belongs"
                   + " to an earlier attempt of this job, which is over",
@@ -255,8 +255,8 @@ public final class TransactionOwnership {
      * Whether this session is a writer of {@code jobId} of an attempt before {@code attempt}. A
      * name without an attempt (cut for length, or of an earlier version) counts as earlier.
      */
-    boolean isEarlierAttemptOf(String jobId, int attempt) {
-      String ofJob = APPLICATION_NAME + " " + jobId + " ";
+    boolean isEarlierAttemptOf(String base, String jobId, int attempt) {
+      String ofJob = base + " " + jobId + " ";
       if (jobId == null || applicationName == null || !applicationName.startsWith(ofJob)) {
         return false;
       }

@@ -22,6 +22,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
 import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.metrics.Counter;
@@ -72,6 +73,7 @@ import org.slf4j.LoggerFactory;
  * way. The savepoint is taken only where a failure would take earlier batches of the open
  * transaction with it, and released right after the batch.
  */
+@Internal
 public final class CopySinkWriter<T>
     implements StatefulSinkWriter<T, CopyWriterState>, CommittingSinkWriter<T, CopyCommittable> {
 
@@ -104,6 +106,12 @@ public final class CopySinkWriter<T>
   private final List<T> bufferedElements = new ArrayList<>();
 
   private final Counter transactionsPrepared;
+  private final Counter recordsSent;
+  private final Counter bytesSent;
+  private final Counter sendErrors;
+
+  /** How long the last batch took to send, in milliseconds. */
+  private volatile long lastSendMillis;
 
   /** Prepared transactions of other prefixes that no job writes with, found at start. */
   private long abandonedTransactions;
@@ -175,6 +183,11 @@ public final class CopySinkWriter<T>
     transactionsPrepared = metrics.counter("copyTransactionsPrepared");
     batchLatencyMillis =
         metrics.histogram("copyBatchLatencyMs", new DescriptiveStatisticsHistogram(500));
+    // Flink's standard sink metrics: the web UI's "Records Sent" and "Bytes Sent".
+    recordsSent = metrics.getNumRecordsSendCounter();
+    bytesSent = metrics.getNumBytesSendCounter();
+    sendErrors = metrics.getNumRecordsSendErrorsCounter();
+    metrics.setCurrentSendTimeGauge(() -> lastSendMillis);
     metrics.gauge("copyBufferedRows", buffer::rows);
     metrics.gauge("copyBufferedBytes", buffer::sizeInBytes);
     metrics.gauge("copyAbandonedPreparedTransactions", () -> abandonedTransactions);
@@ -364,6 +377,7 @@ public final class CopySinkWriter<T>
         long lostWithConnection = rowsInTransaction;
         closeQuietly();
         if (!canRetry) {
+          sendErrors.inc(buffer.rows());
           throw new IOException(
               "COPY of "
                   + buffer.rows()
@@ -390,12 +404,17 @@ public final class CopySinkWriter<T>
       }
     }
     int rows = buffer.rows();
+    long sendMillis = (System.nanoTime() - begin) / 1_000_000L;
+    lastSendMillis = sendMillis;
+    recordsSent.inc(rows - rejectedInBatch);
+    bytesSent.inc(buffer.sizeInBytes());
+    sendErrors.inc(rejectedInBatch);
     // Rows written to the rejected-rows table count too: they need the commit as much.
     rowsInTransaction += settings.exactlyOnce() ? rows : 0;
     rowsWritten.inc(rows - rejectedInBatch);
     rowsRejected.inc(rejectedInBatch);
     batchesWritten.inc();
-    batchLatencyMillis.update((System.nanoTime() - begin) / 1_000_000L);
+    batchLatencyMillis.update(sendMillis);
     buffer.clear();
     bufferedElements.clear();
     lastFlushMillis = context.timers().getCurrentProcessingTime();
@@ -676,7 +695,10 @@ public final class CopySinkWriter<T>
       TransactionOwnership.identify(
           owner,
           TransactionOwnership.applicationName(
-              context.jobId(), context.subtask(), context.attemptNumber()));
+              settings.applicationName(),
+              context.jobId(),
+              context.subtask(),
+              context.attemptNumber()));
     }
     TransactionOwnership.boundDeadPeerDetection(owner);
     TransactionOwnership.acquire(
@@ -684,6 +706,7 @@ public final class CopySinkWriter<T>
         settings.transactionIdPrefix(),
         context.subtask(),
         context.parallelism(),
+        settings.applicationName(),
         context.jobId(),
         context.attemptNumber(),
         settings.connectTimeout());

@@ -1,6 +1,7 @@
 package io.placebrain.flink.connector.postgres.copy.writer;
 
 import java.util.Objects;
+import org.apache.flink.annotation.Internal;
 
 /**
  * The writer's checkpointed state. Rows are in the database (in the checkpoint's prepared
@@ -9,6 +10,7 @@ import java.util.Objects;
  * sink.transaction-prefix} still finds the leftovers of the old one, and tells them from those of
  * any other job that used the old prefix (see {@link CopySinkWriter}).
  */
+@Internal
 public final class CopyWriterState {
 
   /** State of a version that recorded nothing. */

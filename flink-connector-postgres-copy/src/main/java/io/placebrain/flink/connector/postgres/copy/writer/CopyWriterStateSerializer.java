@@ -5,6 +5,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 /**
@@ -12,6 +13,7 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
  * before the prefix was recorded still restore, as state without a prefix); version 2 holds the
  * transaction prefix; version 3 adds the job tag.
  */
+@Internal
 public final class CopyWriterStateSerializer implements SimpleVersionedSerializer<CopyWriterState> {
 
   static final int VERSION = 3;

@@ -7,9 +7,10 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.operators.ProcessingTimeService;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
-import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.metrics.groups.SinkWriterMetricGroup;
 
 /**
  * What a writer needs from Flink, small enough to build by hand in a unit test.
@@ -25,13 +26,14 @@ import org.apache.flink.metrics.MetricGroup;
  * @param restoredPrefixes the transaction prefixes recorded in the restored writer state, each with
  *     the job tags recorded with it (empty when the state recorded none)
  */
+@Internal
 public record WriterContext(
     int subtask,
     int parallelism,
     int attemptNumber,
     OptionalLong restoredCheckpointId,
     ProcessingTimeService timers,
-    MetricGroup metrics,
+    SinkWriterMetricGroup metrics,
     String jobId,
     Map<String, Set<String>> restoredPrefixes) {
 
@@ -46,7 +48,7 @@ public record WriterContext(
       int parallelism,
       OptionalLong restoredCheckpointId,
       ProcessingTimeService timers,
-      MetricGroup metrics,
+      SinkWriterMetricGroup metrics,
       String jobId) {
     this(subtask, parallelism, 0, restoredCheckpointId, timers, metrics, jobId, Map.of());
   }
@@ -56,7 +58,7 @@ public record WriterContext(
       int parallelism,
       OptionalLong restoredCheckpointId,
       ProcessingTimeService timers,
-      MetricGroup metrics) {
+      SinkWriterMetricGroup metrics) {
     this(subtask, parallelism, restoredCheckpointId, timers, metrics, null);
   }
 

@@ -154,7 +154,7 @@ class CopySinkWriterOwnershipTest {
         assertThat(rows.getString(2)).isEqualTo("10");
         assertThat(rows.getString(3)).isEqualTo("3");
         assertThat(rows.getString(4)).isEqualTo("60000");
-        assertThat(rows.getString(5)).isEqualTo("collector-copy-sink " + FIRST_JOB + " 0 0");
+        assertThat(rows.getString(5)).isEqualTo("flink-postgres-copy " + FIRST_JOB + " 0 0");
       }
     }
   }
