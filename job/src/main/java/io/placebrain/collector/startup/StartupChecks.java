@@ -69,6 +69,20 @@ public final class StartupChecks {
       if (config.sinkGuarantee() == DeliveryGuarantee.EXACTLY_ONCE) {
         PostgresCopySink.exactlyOnceProblem(connection).ifPresent(problems::add);
       }
+      // Before anything of this job starts: its dead-letter sink's Kafka transactions are named
+      // after the same prefix, and their start would fence the running job's producers.
+      List<String> writers =
+          PostgresCopySink.sessionsWritingWith(connection, config.sinkTransactionPrefix());
+      if (!writers.isEmpty()) {
+        problems.add(
+            "another job is running with sink.transaction-prefix "
+                + config.sinkTransactionPrefix()
+                + " ("
+                + writers.get(0)
+                + (writers.size() > 1 ? ", and " + (writers.size() - 1) + " more" : "")
+                + "): give each job its own prefix, or stop that job first (a second copy would"
+                + " fence its dead-letter transactions and fail at start).");
+      }
       CollectorSchema.timescaleProblem(connection).ifPresent(problems::add);
     } catch (SQLException e) {
       problems.add(describeDatabaseFailure(e));

@@ -68,6 +68,17 @@ public final class PostgresCopySink<T>
     }
   }
 
+  /**
+   * The database sessions of running jobs that write with {@code transactionPrefix}, described for
+   * a person; empty when none does. For checks before a job starts: a second job with the same
+   * prefix fails at start anyway, but other sinks of that job may already have interfered.
+   */
+  public static java.util.List<String> sessionsWritingWith(
+      java.sql.Connection connection, String transactionPrefix) throws java.sql.SQLException {
+    return io.placebrain.flink.connector.postgres.copy.internal.TransactionOwnership
+        .sessionsWriting(connection, transactionPrefix);
+  }
+
   public static <T> PostgresCopySinkBuilder<T> builder() {
     return new PostgresCopySinkBuilder<>();
   }

@@ -5,6 +5,7 @@ import io.placebrain.flink.connector.postgres.copy.CopySinkSettings;
 import io.placebrain.flink.connector.postgres.copy.internal.Backoff;
 import io.placebrain.flink.connector.postgres.copy.internal.Connections;
 import io.placebrain.flink.connector.postgres.copy.internal.PreparedTransactions;
+import io.placebrain.flink.connector.postgres.copy.internal.SinkProgress;
 import io.placebrain.flink.connector.postgres.copy.internal.SqlFailures;
 import java.io.IOException;
 import java.sql.Connection;
@@ -54,6 +55,7 @@ public final class CopyCommitter implements Committer<CopyCommittable> {
   private final Counter alreadyCommitted;
   private final Counter retries;
   private final Counter rowsCommitted;
+  private final SinkProgress progress;
   private Connection connection;
 
   public CopyCommitter(
@@ -64,6 +66,10 @@ public final class CopyCommitter implements Committer<CopyCommittable> {
     this.alreadyCommitted = metrics.counter("copyTransactionsAlreadyCommitted");
     this.retries = metrics.counter("copyCommitRetries");
     this.rowsCommitted = metrics.counter("copyRowsCommitted");
+    this.progress =
+        settings.exactlyOnce() && settings.progressTable() != null
+            ? new SinkProgress(settings.progressTable())
+            : null;
   }
 
   @Override
@@ -107,6 +113,9 @@ public final class CopyCommitter implements Committer<CopyCommittable> {
         }
         // Runs again after a restart even if it ran before: the statements are idempotent.
         afterCommit = true;
+        if (progress != null && committable.transactionId() != null) {
+          progress.recordCommitted(connection, committable.transactionId());
+        }
         runAfterCommit(committable);
         if (wasCommitted) {
           request.signalAlreadyCommitted();

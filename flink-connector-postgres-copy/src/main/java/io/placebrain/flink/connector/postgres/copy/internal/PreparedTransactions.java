@@ -155,8 +155,10 @@ public final class PreparedTransactions {
           execute(connection, "ROLLBACK PREPARED '" + name + "'");
           aborted.add(name);
         } catch (SQLException e) {
-          // Another process may have resolved it meanwhile; anything else is a real failure.
-          if (!SqlFailures.isUnknownPreparedTransaction(e)) {
+          // Another process may have resolved it meanwhile, or be resolving it right now (another
+          // subtask rolling back an old prefix's leftovers); anything else is a real failure.
+          if (!SqlFailures.isUnknownPreparedTransaction(e)
+              && !SqlFailures.isBusyPreparedTransaction(e)) {
             throw e;
           }
         }

@@ -9,11 +9,14 @@ import java.util.List;
 import org.apache.flink.annotation.Internal;
 
 /**
- * Which job last committed rows under a transaction prefix, written inside each exactly-once
- * transaction so it is exactly as durable as the rows. A job that starts without a checkpoint or
- * savepoint finds here whether another job already stored rows under its prefix: it would then read
- * Kafka from the consumer group's offsets, which may lag what that job stored (duplicates) or run
- * ahead of what it committed (loss), so it refuses instead of guessing.
+ * Which job last committed rows under a transaction prefix, written by the committer right after
+ * each {@code COMMIT PREPARED} (not inside the transaction: a prepared transaction holds its row
+ * locks until committed, so the next checkpoint's transaction would wait for the previous one,
+ * which only that checkpoint's completion commits, e.g. never after an intermediate savepoint). A
+ * job that starts without a checkpoint or savepoint finds here whether another job already stored
+ * rows under its prefix: it would then read Kafka from the consumer group's offsets, which may lag
+ * what that job stored (duplicates) or run ahead of what it committed (loss), so it refuses instead
+ * of guessing.
  */
 @Internal
 public final class SinkProgress {
@@ -34,8 +37,28 @@ public final class SinkProgress {
             + " committed_at timestamptz DEFAULT now(), PRIMARY KEY (prefix, subtask)");
   }
 
-  /** Records, in the caller's open transaction, that this job writes this prepared checkpoint. */
-  public void record(
+  /**
+   * Records that the transaction {@code name} is committed; names without a job tag (of versions
+   * before it) are not recorded. Runs in autocommit, so its row lock lasts one statement.
+   */
+  public void recordCommitted(Connection connection, String name) throws SQLException {
+    var prefix = TransactionIds.prefixOf(name);
+    if (prefix.isEmpty()) {
+      return;
+    }
+    var jobTag = TransactionIds.jobTagOf(prefix.get(), name);
+    var subtask = TransactionIds.subtask(prefix.get(), name);
+    var label = TransactionIds.checkpointLabel(prefix.get(), name);
+    if (jobTag.isEmpty() || subtask.isEmpty() || label.isEmpty()) {
+      return;
+    }
+    if (!connection.getAutoCommit()) {
+      connection.setAutoCommit(true);
+    }
+    record(connection, prefix.get(), (int) subtask.getAsLong(), jobTag.get(), label.getAsLong());
+  }
+
+  void record(
       Connection connection, String prefix, int subtask, String jobTag, long checkpointLabel)
       throws SQLException {
     try (PreparedStatement upsert =
@@ -54,10 +77,12 @@ public final class SinkProgress {
   }
 
   /**
-   * Committed progress of other jobs under {@code prefix}, one line each, newest first; none where
-   * the table does not exist yet (a first start, before the schema is created).
+   * Committed progress under {@code prefix}, one line each, newest first; none where the table does
+   * not exist yet (a first start, before the schema is created).
+   *
+   * @param exceptJobTag a job whose rows are left out, or null to list every job's
    */
-  public List<String> ofOtherJobs(Connection connection, String prefix, String ourJobTag)
+  public List<String> committed(Connection connection, String prefix, String exceptJobTag)
       throws SQLException {
     List<String> others = new ArrayList<>();
     if (!Tables.exists(connection, table)) {
@@ -67,9 +92,9 @@ public final class SinkProgress {
         connection.prepareStatement(
             "SELECT job_tag, subtask, checkpoint, committed_at FROM "
                 + table
-                + " WHERE prefix = ? AND job_tag <> ? ORDER BY committed_at DESC")) {
+                + " WHERE prefix = ? AND job_tag IS DISTINCT FROM ? ORDER BY committed_at DESC")) {
       query.setString(1, prefix);
-      query.setString(2, ourJobTag);
+      query.setString(2, exceptJobTag);
       try (ResultSet rows = query.executeQuery()) {
         while (rows.next()) {
           others.add(

@@ -29,6 +29,9 @@ public final class SqlFailures {
       if (t instanceof SQLException && isTransientState(((SQLException) t).getSQLState())) {
         return true;
       }
+      if (t instanceof SQLException && isBusyPreparedTransaction((SQLException) t)) {
+        return true;
+      }
     }
     return false;
   }
@@ -72,6 +75,16 @@ public final class SqlFailures {
   }
 
   /** Whether a COMMIT/ROLLBACK PREPARED failed because no such transaction is prepared. */
+  /**
+   * Another session is committing or rolling back the same prepared transaction right now
+   * (PostgreSQL: "prepared transaction with identifier … is busy").
+   */
+  public static boolean isBusyPreparedTransaction(SQLException e) {
+    return "55000".equals(e.getSQLState())
+        && e.getMessage() != null
+        && e.getMessage().contains("is busy");
+  }
+
   public static boolean isUnknownPreparedTransaction(SQLException e) {
     return UNDEFINED_OBJECT.equals(e.getSQLState());
   }

@@ -22,6 +22,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Set;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
 import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
@@ -214,12 +215,10 @@ public final class CopySinkWriter<T>
             context.subtask(),
             context.parallelism());
         recoverRestoredPrefixes(connection);
-        if (context.subtask() == 0) {
-          warnOfAbandonedPrefixes(connection);
-        }
+        warnOfAbandonedPrefixes(connection);
       }
       if (startupAction != null) {
-        startupAction.run(connection);
+        runStartupAction(startupAction);
       }
       if (rejectedRows != null) {
         rejectedRows.checkExists(connection);
@@ -240,14 +239,7 @@ public final class CopySinkWriter<T>
       throw new SuppressRestartsException(failure);
     } catch (SQLException e) {
       closeQuietly();
-      IOException failure =
-          new IOException("COPY sink could not start: " + SqlFailures.describe(e), e);
-      // Object not in prerequisite state: the server needs reconfiguring (such as a TimescaleDB
-      // that is not preloaded); restarting the job cannot help, it would only loop.
-      if ("55000".equals(e.getSQLState())) {
-        throw new SuppressRestartsException(failure);
-      }
-      throw failure;
+      throw new IOException("COPY sink could not start: " + SqlFailures.describe(e), e);
     } catch (InterruptedException e) {
       closeQuietly();
       Thread.currentThread().interrupt();
@@ -309,14 +301,6 @@ public final class CopySinkWriter<T>
             context.subtask(),
             TransactionIds.jobTag(context.jobId()));
     try (Statement statement = connection.createStatement()) {
-      if (progress != null) {
-        progress.record(
-            connection,
-            settings.transactionIdPrefix(),
-            context.subtask(),
-            TransactionIds.jobTag(context.jobId()),
-            lastCheckpointId + 1);
-      }
       statement.execute("PREPARE TRANSACTION '" + name + "'");
     } catch (SQLException e) {
       throw new IOException(
@@ -530,6 +514,34 @@ public final class CopySinkWriter<T>
   }
 
   /**
+   * Runs the startup action. Where it fails with SQLSTATE 55000 (object not in prerequisite state,
+   * e.g. an extension the server must preload first), the server needs reconfiguring: the job fails
+   * without restarts, which could only loop.
+   */
+  private void runStartupAction(ConnectionAction action) throws SQLException {
+    try {
+      action.run(connection);
+    } catch (SQLException e) {
+      if ("55000".equals(e.getSQLState())) {
+        closeQuietly();
+        throw new SuppressRestartsException(
+            new IOException("COPY sink could not start: " + SqlFailures.describe(e), e));
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Whether leftovers and progress tagged with this job's own tag are its own earlier attempt's: a
+   * start without state after a failure before the first checkpoint completed (Flink counts the
+   * attempt up). A first attempt finding its own tag is another job with the same id, as
+   * application mode gives a job started again under the same cluster id.
+   */
+  private boolean isRestartedAttempt() {
+    return context.attemptNumber() > 0;
+  }
+
+  /**
    * Without a restored checkpoint, this subtask's prepared leftovers can be rolled back only when
    * they are this job's own (an earlier attempt that failed before any checkpoint completed: none
    * of them belongs to a completed checkpoint). Those of another job (cancelled, then this one
@@ -547,7 +559,8 @@ public final class CopySinkWriter<T>
     }
     String prefix = settings.transactionIdPrefix();
     List<String> others =
-        progress.ofOtherJobs(owner, prefix, TransactionIds.jobTag(context.jobId()));
+        progress.committed(
+            owner, prefix, isRestartedAttempt() ? TransactionIds.jobTag(context.jobId()) : null);
     if (others.isEmpty()) {
       return;
     }
@@ -576,7 +589,10 @@ public final class CopySinkWriter<T>
     for (String name :
         PreparedTransactions.responsibleFor(
             owner, prefix, context.subtask(), context.parallelism())) {
-      if (!TransactionIds.jobTagOf(prefix, name).map(ours::equals).orElse(false)) {
+      boolean ownAttempts =
+          isRestartedAttempt()
+              && TransactionIds.jobTagOf(prefix, name).map(ours::equals).orElse(false);
+      if (!ownAttempts) {
         foreign.add(name);
       }
     }
@@ -645,29 +661,47 @@ public final class CopySinkWriter<T>
   }
 
   /**
-   * Prepared transactions of another prefix that no running job writes with: left by a job whose
-   * prefix was changed without its state (a start without a checkpoint, or a restore from a version
-   * that did not record its prefix). Nothing here can tell whether they belong to a completed
-   * checkpoint, so they are reported, not resolved: until someone does, they hold their row locks
-   * and keep VACUUM from cleaning up after them.
+   * Prepared transactions of another prefix that no running job writes with and no restored state
+   * accounts for: left by a job whose prefix was changed without its state (a start without a
+   * checkpoint, or a restore from a version that did not record its prefix), or by another job that
+   * used a restored old prefix since (say one that went on from the same savepoint). Nothing here
+   * can tell whether they belong to a completed checkpoint, so they are reported, not resolved:
+   * until someone does, they hold their row locks and keep VACUUM from cleaning up after them.
    */
   private void warnOfAbandonedPrefixes(Connection owner) throws SQLException {
     for (var entry :
         PreparedTransactions.ofOtherPrefixes(owner, settings.transactionIdPrefix()).entrySet()) {
       String prefix = entry.getKey();
-      if (context.restoredPrefixes().containsKey(prefix)
-          || !TransactionOwnership.sessionsWriting(owner, prefix).isEmpty()) {
+      Set<String> restoredTags = context.restoredPrefixes().get(prefix);
+      List<String> abandoned = new ArrayList<>();
+      if (restoredTags == null) {
+        // A prefix this subtask's state does not name: reported once, by subtask 0.
+        if (context.subtask() == 0) {
+          abandoned.addAll(entry.getValue());
+        }
+      } else {
+        // Of a restored prefix, those of the restored jobs were rolled back or belong to the
+        // committer's state; those of any other job that used it are left, and reported.
+        for (String name : entry.getValue()) {
+          if (!restoredTags.isEmpty()
+              && !TransactionIds.jobTagOf(prefix, name).map(restoredTags::contains).orElse(false)) {
+            abandoned.add(name);
+          }
+        }
+      }
+      if (abandoned.isEmpty() || !TransactionOwnership.sessionsWriting(owner, prefix).isEmpty()) {
         continue;
       }
-      abandonedTransactions += entry.getValue().size();
+      abandonedTransactions += abandoned.size();
       LOG.warn(
           "{} prepared transaction(s) of transaction prefix {} (e.g. {}) are left in the database"
-              + " and no running job writes with that prefix. They hold locks and keep VACUUM"
-              + " from cleaning up until resolved. If a job used that prefix before this one,"
-              + " resume from its last checkpoint or savepoint (flink run -s <path>) to resolve"
-              + " them exactly; otherwise roll them back: SELECT gid FROM pg_prepared_xacts WHERE"
-              + " gid LIKE '{}:%', then ROLLBACK PREPARED '<gid>' for each.",
-          entry.getValue().size(), prefix, entry.getValue().get(0), prefix);
+              + " by a job no running job or restored state accounts for. They hold locks and keep"
+              + " VACUUM from cleaning up until resolved, and nothing here can tell whether they"
+              + " belong to a completed checkpoint. If that job's checkpoints are known, resume"
+              + " from its last one (flink run -s <path>) to resolve them exactly; otherwise roll"
+              + " them back: SELECT gid FROM pg_prepared_xacts WHERE gid LIKE '{}:%', then"
+              + " ROLLBACK PREPARED '<gid>' for each.",
+          abandoned.size(), prefix, abandoned.get(0), prefix);
     }
   }
 

@@ -11,8 +11,12 @@ import io.placebrain.collector.testing.FreshDatabase;
 import io.placebrain.flink.connector.postgres.copy.ConnectionAction;
 import io.placebrain.flink.connector.postgres.copy.ConnectionFactory;
 import io.placebrain.flink.connector.postgres.copy.CopySinkSettings;
+import io.placebrain.flink.connector.postgres.copy.CopySinkTables;
+import io.placebrain.flink.connector.postgres.copy.CopySinkTestSupport;
 import io.placebrain.flink.connector.postgres.copy.TestRow;
 import io.placebrain.flink.connector.postgres.copy.TestRowEncoder;
+import io.placebrain.flink.connector.postgres.copy.committer.CopyCommittable;
+import io.placebrain.flink.connector.postgres.copy.committer.CopyCommitter;
 import io.placebrain.flink.connector.postgres.copy.internal.TransactionIds;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
@@ -20,6 +24,7 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -27,6 +32,7 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.runtime.execution.SuppressRestartsException;
@@ -166,8 +172,11 @@ class CopySinkWriterStartupTest {
     WriterContext restoring = context(0, 1, OptionalLong.of(1), newJob).withRestoredState(state);
     assertThat(restoring.restoredPrefixes())
         .containsEntry(before.transactionIdPrefix(), Set.of(TransactionIds.jobTag(restoredJob)));
-    new CopySinkWriter<>(after, new TestRowEncoder(), connections(DB.get()), null, restoring)
-        .close();
+    try (CopySinkWriter<TestRow> restored =
+        new CopySinkWriter<>(after, new TestRowEncoder(), connections(DB.get()), null, restoring)) {
+      // Left, and reported: nothing here knows whether it belongs to a completed checkpoint.
+      assertThat(restored.abandonedPreparedTransactions()).isOne();
+    }
 
     assertThat(preparedNames()).contains(ofLaterJob).doesNotContain(ofRestoredJob);
     DB.get().execute("ROLLBACK PREPARED '" + ofLaterJob + "'");
@@ -272,17 +281,28 @@ class CopySinkWriterStartupTest {
             .settings();
     String earlier = "dddddddd000000000000000000000004";
     String later = "eeeeeeee000000000000000000000005";
-    // The earlier job committed a checkpoint, then was cancelled: nothing is left prepared.
+    // The earlier job committed a checkpoint, then was cancelled: nothing is left prepared. The
+    // committer records the commit.
     try (CopySinkWriter<TestRow> first =
         writer(settings, 0, 1, OptionalLong.empty(), Map.of(), earlier)) {
       first.write(row(1), null);
-      String name = first.prepareCommit().iterator().next().transactionId();
-      DB.get().execute("COMMIT PREPARED '" + name + "'");
+      commit(settings, first.prepareCommit());
     }
     assertThat(preparedNames()).isEmpty();
+    assertThat(
+            DB.get()
+                .queryLong(
+                    "SELECT count(*) FROM sink_progress WHERE prefix = '"
+                        + settings.transactionIdPrefix()
+                        + "' AND job_tag = '"
+                        + TransactionIds.jobTag(earlier)
+                        + "'"))
+        .isOne();
 
-    // The same job restarting before its first checkpoint (Flink restarts it without state).
-    writer(settings, 0, 1, OptionalLong.empty(), Map.of(), earlier).close();
+    // A job started again under the same job id (application mode with a fixed cluster id) is
+    // another job as much: its first attempt refuses too.
+    assertThatThrownBy(() -> writer(settings, 0, 1, OptionalLong.empty(), Map.of(), earlier))
+        .isInstanceOf(SuppressRestartsException.class);
     // Another job without state: where its sources start need not be where the rows end.
     assertThatThrownBy(() -> writer(settings, 0, 1, OptionalLong.empty(), Map.of(), later))
         .isInstanceOf(SuppressRestartsException.class)
@@ -313,9 +333,45 @@ class CopySinkWriterStartupTest {
       leftover = first.prepareCommit().iterator().next().transactionId();
     }
 
-    writer(settings, 0, 1, OptionalLong.empty(), Map.of(), job).close();
+    // Under the same job id but as a first attempt it is a job started again, whose leftover may
+    // belong to a completed checkpoint: refused, and the leftover kept.
+    assertThatThrownBy(() -> writer(settings, 0, 1, OptionalLong.empty(), Map.of(), job))
+        .isInstanceOf(SuppressRestartsException.class);
+    assertThat(preparedNames()).contains(leftover);
+
+    writer(settings, 0, 1, OptionalLong.empty(), Map.of(), job, 1).close();
 
     assertThat(preparedNames()).doesNotContain(leftover);
+  }
+
+  @Test
+  void anIntermediateSavepointDoesNotStallTheNextCheckpoint() throws Exception {
+    DB.get().execute(CopySinkTables.progressDdl("sink_progress"));
+    CopySinkSettings settings =
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setTransactionIdPrefix("savepoint-" + suffix())
+            .setProgressTable("sink_progress")
+            .build()
+            .settings();
+    try (CopySinkWriter<TestRow> writer =
+        writer(
+            settings, 0, 1, OptionalLong.empty(), Map.of(), "ffffffff000000000000000000000006")) {
+      // Checkpoint 1 is an intermediate savepoint: Flink never hands its transaction to the
+      // committer, so it stays prepared until a later checkpoint's completion commits it.
+      writer.write(row(1), null);
+      Collection<CopyCommittable> ofSavepoint = writer.prepareCommit();
+      writer.snapshotState(1);
+      writer.write(row(2), null);
+      // Checkpoint 2 prepares without waiting for the savepoint's transaction.
+      Collection<CopyCommittable> ofCheckpoint =
+          assertTimeoutPreemptively(Duration.ofSeconds(20), writer::prepareCommit);
+      writer.snapshotState(2);
+      List<CopyCommittable> both = new ArrayList<>(ofSavepoint);
+      both.addAll(ofCheckpoint);
+      commit(settings, both);
+    }
+    assertThat(DB.get().queryLong("SELECT count(*) FROM measurements WHERE value IN (1, 2)"))
+        .isEqualTo(2);
   }
 
   @Test
@@ -365,6 +421,18 @@ class CopySinkWriterStartupTest {
       Map<String, Set<String>> restoredPrefixes,
       String jobId)
       throws Exception {
+    return writer(settings, subtask, parallelism, restored, restoredPrefixes, jobId, 0);
+  }
+
+  private CopySinkWriter<TestRow> writer(
+      CopySinkSettings settings,
+      int subtask,
+      int parallelism,
+      OptionalLong restored,
+      Map<String, Set<String>> restoredPrefixes,
+      String jobId,
+      int attempt)
+      throws Exception {
     return new CopySinkWriter<>(
         settings,
         new TestRowEncoder(),
@@ -373,7 +441,7 @@ class CopySinkWriterStartupTest {
         new WriterContext(
             subtask,
             parallelism,
-            0,
+            attempt,
             restored,
             timers,
             UnregisteredMetricsGroup.createSinkWriterMetricGroup(),
@@ -391,6 +459,16 @@ class CopySinkWriterStartupTest {
         UnregisteredMetricsGroup.createSinkWriterMetricGroup(),
         jobId,
         Map.of());
+  }
+
+  private static void commit(CopySinkSettings settings, Collection<CopyCommittable> committables)
+      throws Exception {
+    List<Committer.CommitRequest<CopyCommittable>> requests = new ArrayList<>();
+    committables.forEach(c -> requests.add(new CopySinkTestSupport.RecordingRequest(c)));
+    try (CopyCommitter committer =
+        new CopyCommitter(settings, connections(DB.get()), new UnregisteredMetricsGroup())) {
+      committer.commit(requests);
+    }
   }
 
   private static String suffix() {

@@ -13,6 +13,7 @@ import io.placebrain.flink.connector.postgres.copy.CopySinkSettings;
 import io.placebrain.flink.connector.postgres.copy.CopySinkTestSupport;
 import io.placebrain.flink.connector.postgres.copy.CopySinkTestSupport.RecordingRequest;
 import io.placebrain.flink.connector.postgres.copy.TestRow;
+import io.placebrain.flink.connector.postgres.copy.TestRowEncoder;
 import io.placebrain.flink.connector.postgres.copy.committer.CopyCommittable;
 import io.placebrain.flink.connector.postgres.copy.committer.CopyCommitter;
 import java.sql.Connection;
@@ -166,8 +167,21 @@ class CopySinkWriterTest {
                 + " PREPARE TRANSACTION 'someone-else:1:0:0'");
     assertThat(preparedNames()).hasSize(2);
 
+    // The same job's next attempt: Flink restarts a job that failed before its first
+    // checkpoint without state.
     try (CopySinkWriter<?> fresh =
-        writer(settings, connections(DB.get()), 1, OptionalLong.empty(), timers)) {
+        new CopySinkWriter<>(
+            settings,
+            new TestRowEncoder(),
+            connections(DB.get()),
+            null,
+            new WriterContext(
+                    1,
+                    2,
+                    OptionalLong.empty(),
+                    timers,
+                    UnregisteredMetricsGroup.createSinkWriterMetricGroup())
+                .withAttemptNumber(1))) {
       assertThat(preparedNames()).containsExactly("someone-else:1:0:0");
     } finally {
       DB.get().execute("ROLLBACK PREPARED 'someone-else:1:0:0'");
@@ -332,7 +346,7 @@ class CopySinkWriterTest {
     DB.get()
         .execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                + " WHERE application_name = 'collector-copy-sink' AND datname = current_database()");
+                + " WHERE application_name = 'flink-postgres-copy' AND datname = current_database()");
     Thread.sleep(100);
   }
 }
