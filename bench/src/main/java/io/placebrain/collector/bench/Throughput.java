@@ -1,13 +1,13 @@
 package io.placebrain.collector.bench;
 
-import io.placebrain.collector.copysink.BinaryCopyBuffer;
-import io.placebrain.collector.copysink.CopySink;
 import io.placebrain.collector.readings.ReadingRowEncoder;
 import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.collector.storage.SchemaSettings;
 import io.placebrain.collector.telemetry.Reading;
 import io.placebrain.collector.testing.TestServices;
 import io.placebrain.collector.testing.postgres.TestDatabase;
+import io.placebrain.flink.connector.postgres.copy.BinaryCopyBuffer;
+import io.placebrain.flink.connector.postgres.copy.PostgresCopySink;
 import java.io.ByteArrayInputStream;
 import java.sql.Connection;
 import java.time.Duration;
@@ -105,7 +105,7 @@ final class Throughput {
             runBounded(
                 cluster,
                 "copy " + guarantee,
-                CopySink.<Reading>builder()
+                PostgresCopySink.<Reading>builder()
                     .setConnection(db.jdbcUrl(), db.user(), db.password())
                     .setTable("readings")
                     .setEncoder(new ReadingRowEncoder())

@@ -1,7 +1,6 @@
 package io.placebrain.collector.job;
 
 import io.placebrain.collector.alerts.AlertsTableSink;
-import io.placebrain.collector.copysink.CopySink;
 import io.placebrain.collector.deadletter.DeadLetter;
 import io.placebrain.collector.deadletter.DeadLetterSerializer;
 import io.placebrain.collector.mqtt.MqttAlertSink;
@@ -12,6 +11,7 @@ import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.collector.telemetry.KafkaRecord;
 import io.placebrain.collector.telemetry.KafkaRecordDeserializer;
 import io.placebrain.collector.telemetry.Reading;
+import io.placebrain.flink.connector.postgres.copy.PostgresCopySink;
 import java.time.Duration;
 import java.util.function.UnaryOperator;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -139,13 +139,15 @@ public final class CollectorJob {
         .build();
   }
 
-  public static CopySink<Reading> readingsSink(CollectorJobConfig config) {
-    return CopySink.<Reading>builder()
+  public static PostgresCopySink<Reading> readingsSink(CollectorJobConfig config) {
+    return PostgresCopySink.<Reading>builder()
         .setConnection(config.databaseUrl(), config.databaseUser(), config.databasePassword())
         .setTable("readings")
         .setEncoder(new ReadingRowEncoder())
         .setDeliveryGuarantee(config.sinkGuarantee())
         .setTransactionIdPrefix(config.sinkTransactionPrefix())
+        // Sessions keep the name operators know from pg_stat_activity.
+        .setApplicationName("collector-copy-sink")
         .setMaxBufferedRows(config.sinkMaxBufferedRows())
         .setMaxBufferedBytes(config.sinkMaxBufferedBytes())
         .setFlushInterval(config.sinkFlushInterval())

@@ -1,9 +1,9 @@
 package io.placebrain.collector.readings;
 
-import io.placebrain.collector.copysink.BinaryCopyBuffer;
-import io.placebrain.collector.copysink.CopyRowEncoder;
 import io.placebrain.collector.storage.DeviceData;
 import io.placebrain.collector.telemetry.Reading;
+import io.placebrain.flink.connector.postgres.copy.BinaryCopyBuffer;
+import io.placebrain.flink.connector.postgres.copy.CopyRowEncoder;
 import java.util.List;
 
 /** A reading as a row of {@code readings (time, device_id, key, value)}. */

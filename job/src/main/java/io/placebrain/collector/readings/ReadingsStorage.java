@@ -1,9 +1,9 @@
 package io.placebrain.collector.readings;
 
-import io.placebrain.collector.copysink.ConnectionAction;
 import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.collector.storage.ReadingsMaintenance;
 import io.placebrain.collector.storage.SchemaSettings;
+import io.placebrain.flink.connector.postgres.copy.ConnectionAction;
 import java.time.Instant;
 
 /** The storage work the readings sink does besides writing: schema on start, maintenance hourly. */

@@ -1,8 +1,8 @@
 package io.placebrain.collector.startup;
 
-import io.placebrain.collector.copysink.internal.PreparedTransactions;
 import io.placebrain.collector.job.CollectorJobConfig;
 import io.placebrain.collector.storage.CollectorSchema;
+import io.placebrain.flink.connector.postgres.copy.PostgresCopySink;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -67,11 +67,21 @@ public final class StartupChecks {
     properties.setProperty("ApplicationName", "collector-startup-check");
     try (Connection connection = DriverManager.getConnection(config.databaseUrl(), properties)) {
       if (config.sinkGuarantee() == DeliveryGuarantee.EXACTLY_ONCE) {
-        try {
-          PreparedTransactions.checkEnabled(connection, 1);
-        } catch (IllegalStateException e) {
-          problems.add(e.getMessage());
-        }
+        PostgresCopySink.exactlyOnceProblem(connection).ifPresent(problems::add);
+      }
+      // Before anything of this job starts: its dead-letter sink's Kafka transactions are named
+      // after the same prefix, and their start would fence the running job's producers.
+      List<String> writers =
+          PostgresCopySink.sessionsWritingWith(connection, config.sinkTransactionPrefix());
+      if (!writers.isEmpty()) {
+        problems.add(
+            "another job is running with sink.transaction-prefix "
+                + config.sinkTransactionPrefix()
+                + " ("
+                + writers.get(0)
+                + (writers.size() > 1 ? ", and " + (writers.size() - 1) + " more" : "")
+                + "): give each job its own prefix, or stop that job first (a second copy would"
+                + " fence its dead-letter transactions and fail at start).");
       }
       CollectorSchema.timescaleProblem(connection).ifPresent(problems::add);
     } catch (SQLException e) {

@@ -117,6 +117,23 @@ class AlertsTableSinkTest {
         .isOne();
   }
 
+  @Test
+  void violationsThatBeganAtTheSameTimeLeaveOneActive() throws Exception {
+    // A replay reached the same violation from another reading: another id, the same time.
+    AlertEvent first = event(AlertEvent.CREATED, 31);
+    AlertEvent second = event(AlertEvent.CREATED, 32);
+    second.sensorId = first.sensorId;
+    second.thresholdId = first.thresholdId;
+    second.createdAtMicros = first.createdAtMicros;
+
+    write(List.of(first));
+    write(List.of(second));
+    write(List.of(first));
+
+    String larger = first.id.compareTo(second.id) > 0 ? first.id : second.id;
+    assertThat(activeIds()).containsExactly(larger);
+  }
+
   private static List<String> activeIds() throws Exception {
     List<String> ids = new java.util.ArrayList<>();
     try (Connection connection = DB.get().connect();

@@ -2,7 +2,6 @@ package io.placebrain.collector.bench;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
-import io.placebrain.collector.copysink.BinaryCopyBuffer;
 import io.placebrain.collector.deadletter.DeadLetter;
 import io.placebrain.collector.readings.ReadingRowEncoder;
 import io.placebrain.collector.telemetry.KafkaRecord;
@@ -12,6 +11,7 @@ import io.placebrain.collector.telemetry.TelemetryOutput;
 import io.placebrain.collector.telemetry.TelemetryParser;
 import io.placebrain.collector.testing.TestServices;
 import io.placebrain.collector.testing.postgres.TestDatabase;
+import io.placebrain.flink.connector.postgres.copy.BinaryCopyBuffer;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;

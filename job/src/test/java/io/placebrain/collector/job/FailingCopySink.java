@@ -1,8 +1,8 @@
 package io.placebrain.collector.job;
 
-import io.placebrain.collector.copysink.CopySink;
-import io.placebrain.collector.copysink.committer.CopyCommittable;
-import io.placebrain.collector.copysink.writer.CopyWriterState;
+import io.placebrain.flink.connector.postgres.copy.PostgresCopySink;
+import io.placebrain.flink.connector.postgres.copy.committer.CopyCommittable;
+import io.placebrain.flink.connector.postgres.copy.writer.CopyWriterState;
 import java.io.IOException;
 import java.util.Collection;
 import java.util.List;
@@ -26,9 +26,9 @@ final class FailingCopySink<T>
 
   static final AtomicInteger commitCalls = new AtomicInteger();
 
-  private final CopySink<T> delegate;
+  private final PostgresCopySink<T> delegate;
 
-  FailingCopySink(CopySink<T> delegate) {
+  FailingCopySink(PostgresCopySink<T> delegate) {
     this.delegate = delegate;
   }
 

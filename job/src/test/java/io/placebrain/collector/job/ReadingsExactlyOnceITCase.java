@@ -2,7 +2,6 @@ package io.placebrain.collector.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.placebrain.collector.copysink.CopySink;
 import io.placebrain.collector.job.FailurePlan.Point;
 import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.collector.storage.SchemaSettings;
@@ -14,6 +13,7 @@ import io.placebrain.collector.testing.TestServices;
 import io.placebrain.collector.testing.flink.SharedMiniCluster;
 import io.placebrain.collector.testing.kafka.TestKafka;
 import io.placebrain.collector.testing.mqtt.MqttRecorder;
+import io.placebrain.flink.connector.postgres.copy.PostgresCopySink;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -304,7 +304,7 @@ class ReadingsExactlyOnceITCase {
   }
 
   private static void attachJob(StreamExecutionEnvironment env, JobHarness harness) {
-    CopySink<Reading> sink = CollectorJob.readingsSink(harness.config);
+    PostgresCopySink<Reading> sink = CollectorJob.readingsSink(harness.config);
     CollectorJob.build(
         env,
         harness.config,

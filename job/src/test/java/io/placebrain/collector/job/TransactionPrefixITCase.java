@@ -2,11 +2,11 @@ package io.placebrain.collector.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.placebrain.collector.copysink.internal.TransactionIds;
 import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.collector.storage.SchemaSettings;
 import io.placebrain.collector.testing.FreshDatabase;
 import io.placebrain.collector.testing.flink.SharedMiniCluster;
+import io.placebrain.flink.connector.postgres.copy.internal.TransactionIds;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.time.Duration;
@@ -224,7 +224,7 @@ class TransactionPrefixITCase {
   }
 
   @Test
-  void aJobResumedWithAnotherPrefixRollsBackWhatTheOldPrefixLeftAndStoresEveryReadingOnce(
+  void aJobResumedWithAnotherPrefixRollsBackWhatItsJobLeftAndStoresEveryReadingOnce(
       @TempDir Path savepoints) throws Exception {
     for (int d = 0; d < DEVICES; d++) {
       devices.add(UUID.randomUUID().toString());
@@ -243,16 +243,23 @@ class TransactionPrefixITCase {
         first
             .stopWithSavepoint(false, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
             .get();
-    // What the old prefix left after the savepoint: a transaction of a later checkpoint, prepared
-    // by a job that went on from the savepoint and then stopped without committing it.
-    String leftover = TransactionIds.name(oldPrefix, 1_000_000, 1, "0badc0de");
-    DB.get()
-        .execute(
-            "BEGIN; INSERT INTO readings VALUES (now(), '"
-                + devices.get(0)
-                + "', 'seq', -1); PREPARE TRANSACTION '"
-                + leftover
-                + "'");
+    // What the old prefix left after the savepoint: a transaction of a later checkpoint of the
+    // restored job itself (rolled back: the resumed job writes its rows again), and one of another
+    // job that went on from the same savepoint and stopped without committing it (left alone and
+    // reported: only that job's checkpoints know whether it is to be committed).
+    String ownLeftover =
+        TransactionIds.name(
+            oldPrefix, 1_000_000, 0, TransactionIds.jobTag(first.getJobID().toHexString()));
+    String othersLeftover = TransactionIds.name(oldPrefix, 1_000_000, 1, "0badc0de");
+    for (String leftover : List.of(ownLeftover, othersLeftover)) {
+      DB.get()
+          .execute(
+              "BEGIN; INSERT INTO readings VALUES (now(), '"
+                  + devices.get(0)
+                  + "', 'seq', -1); PREPARE TRANSACTION '"
+                  + leftover
+                  + "'");
+    }
 
     CollectorJobConfig renamed =
         harness.config.with(Map.of("sink.transaction-prefix", oldPrefix + "-renamed"));
@@ -274,8 +281,13 @@ class TransactionPrefixITCase {
             DB.get()
                 .queryLong(
                     "SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE '" + oldPrefix + ":%'"))
-        .as("prepared transactions of the old prefix")
-        .isZero();
+        .as("prepared transactions of the old prefix: the other job's only")
+        .isOne();
+    assertThat(
+            DB.get()
+                .queryLong(
+                    "SELECT count(*) FROM pg_prepared_xacts WHERE gid = '" + othersLeftover + "'"))
+        .isOne();
     assertThat(storedRows()).isEqualTo(expected);
     assertThat(
             DB.get()
@@ -287,6 +299,7 @@ class TransactionPrefixITCase {
         .as("duplicates")
         .isZero();
     second.cancel().get();
+    DB.get().execute("ROLLBACK PREPARED '" + othersLeftover + "'");
   }
 
   private static AccessExecutionGraph graph(JobID job) throws Exception {

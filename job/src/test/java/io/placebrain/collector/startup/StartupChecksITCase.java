@@ -8,7 +8,10 @@ import io.placebrain.collector.job.CollectorJobConfig;
 import io.placebrain.collector.testing.FreshDatabase;
 import io.placebrain.collector.testing.TestServices;
 import io.placebrain.collector.testing.kafka.TestKafka;
+import io.placebrain.flink.connector.postgres.copy.internal.TransactionOwnership;
 import java.net.ServerSocket;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -73,6 +76,25 @@ class StartupChecksITCase {
         .contains("has no topic devices.device.deleted.missing")
         .doesNotContain(settings.get("kafka.telemetry-topic"));
     assertThat(problems.get(2)).contains("cannot reach the MQTT broker").contains("mqtt.server");
+  }
+
+  @Test
+  void aSecondCopyOfARunningJobIsRefused() throws Exception {
+    String prefix = "running-" + Long.toHexString(System.nanoTime());
+    settings.put("sink.transaction-prefix", prefix);
+    // What a running job's writer holds for its subtask 0 (see TransactionOwnership).
+    try (Connection running = DB.get().connect();
+        PreparedStatement lock = running.prepareStatement("SELECT pg_advisory_lock(?)")) {
+      lock.setLong(1, TransactionOwnership.key(prefix, 0));
+      lock.execute();
+
+      assertThat(checks().problems())
+          .singleElement()
+          .asString()
+          .contains("another job is running with sink.transaction-prefix " + prefix)
+          .contains("give each job its own prefix");
+    }
+    assertThat(checks().problems()).isEmpty();
   }
 
   @Test

@@ -186,14 +186,17 @@ public final class CollectorSchema {
             + "  UPDATE alerts SET status = 'resolved', resolved_at = COALESCE(p_resolved_at,"
             + " p_created_at) WHERE threshold_id = p_threshold_id::uuid"
             + " AND sensor_id = p_sensor_id::uuid AND status = 'active' AND id <> p_id::uuid"
-            + " AND (created_at < p_created_at OR (p_status = 'resolved'"
+            // Violations that began at the same time (a replay that reached it from another
+            // reading) are ordered by id, so exactly one of them stays active.
+            + " AND ((created_at, id) < (p_created_at, p_id::uuid) OR (p_status = 'resolved'"
             + " AND created_at <= p_created_at));\n"
             // And an event of an earlier violation than an active row's (a replay that reached
             // it only now) is stored as resolved when that later one began: the newest wins.
             + "  IF p_status = 'active' THEN\n"
             + "    SELECT min(created_at) INTO v_newer FROM alerts"
             + " WHERE threshold_id = p_threshold_id::uuid AND sensor_id = p_sensor_id::uuid"
-            + " AND status = 'active' AND id <> p_id::uuid AND created_at > p_created_at;\n"
+            + " AND status = 'active' AND id <> p_id::uuid"
+            + " AND (created_at, id) > (p_created_at, p_id::uuid);\n"
             + "    IF v_newer IS NOT NULL THEN\n"
             + "      p_status := 'resolved';\n"
             + "      p_resolved_at := v_newer;\n"
