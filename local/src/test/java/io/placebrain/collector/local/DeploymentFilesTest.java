@@ -138,20 +138,32 @@ class DeploymentFilesTest {
     return mounts;
   }
 
-  /** The instructions of a Dockerfile's last stage, continuation lines joined. */
-  private static List<String> finalStage(String dockerfile) throws Exception {
+  /**
+   * A Dockerfile's stages in order, by name ({@code AS name}, else the image), each with its
+   * instructions, continuation lines joined and comments left out.
+   */
+  private static Map<String, List<String>> stages(String dockerfile) throws Exception {
     String text = Files.readString(ROOT.resolve(dockerfile)).replaceAll("\\\\\n", " ");
+    Map<String, List<String>> stages = new LinkedHashMap<>();
     List<String> stage = new ArrayList<>();
     for (String line : text.split("\n")) {
       String instruction = line.strip();
       if (instruction.startsWith("FROM ")) {
-        stage.clear();
+        String[] words = instruction.split("\\s+");
+        stage = new ArrayList<>();
+        stages.put(words.length == 4 ? words[3] : words[1], stage);
       }
       if (!instruction.isEmpty() && !instruction.startsWith("#")) {
         stage.add(instruction);
       }
     }
-    return stage;
+    return stages;
+  }
+
+  /** The instructions of a Dockerfile's last stage. */
+  private static List<String> finalStage(String dockerfile) throws Exception {
+    List<List<String>> stages = new ArrayList<>(stages(dockerfile).values());
+    return stages.get(stages.size() - 1);
   }
 
   /** The user the final image runs as (the last USER instruction; none means root). */
@@ -484,28 +496,40 @@ class DeploymentFilesTest {
     assertThat(imageUser("query-service/Dockerfile")).isNotIn("root", "0");
   }
 
-  /** Each build stage resolves dependencies from the poms before the sources are copied. */
+  /**
+   * Each image's build resolves dependencies from the poms before the sources are copied: a stage
+   * collects every pom.xml (whatever modules the reactor has), the build stage copies that tree and
+   * runs Maven on it, and only then copies the sources.
+   */
   @Test
   void dockerfilesCacheDependenciesBeforeTheSources() throws Exception {
-    String pom = Files.readString(ROOT.resolve("pom.xml"));
-    List<String> modules = new ArrayList<>();
-    Matcher module = Pattern.compile("<module>([^<]+)</module>").matcher(pom);
-    while (module.find()) {
-      modules.add(module.group(1));
-    }
-    assertThat(modules).isNotEmpty();
     for (String dockerfile : List.of("job/Dockerfile", "query-service/Dockerfile")) {
-      List<String> lines = Files.readAllLines(ROOT.resolve(dockerfile));
-      int sources = lines.indexOf("COPY . .");
-      assertThat(sources).as(dockerfile).isPositive();
-      List<String> before = lines.subList(0, sources);
-      assertThat(before).as(dockerfile).contains("COPY mvnw pom.xml ./", "COPY .mvn/ .mvn/");
-      for (String name : modules) {
-        assertThat(before).as(dockerfile).contains("COPY " + name + "/pom.xml " + name + "/");
-      }
+      Map<String, List<String>> stages = stages(dockerfile);
+      String poms =
+          stages.entrySet().stream()
+              .filter(
+                  stage ->
+                      stage.getValue().stream()
+                          .anyMatch(
+                              line ->
+                                  line.startsWith("RUN ")
+                                      && line.contains("find . -name pom.xml")
+                                      && line.contains("cp --parents")))
+              .map(Map.Entry::getKey)
+              .findFirst()
+              .orElseThrow(() -> new AssertionError(dockerfile + ": no stage collects the poms"));
+      List<String> build =
+          stages.values().stream()
+              .filter(stage -> stage.contains("COPY . ."))
+              .filter(stage -> stage.stream().anyMatch(line -> line.startsWith("RUN ./mvnw ")))
+              .findFirst()
+              .orElseThrow(() -> new AssertionError(dockerfile + ": no Maven build stage"));
+      List<String> before = build.subList(0, build.indexOf("COPY . ."));
       assertThat(before)
           .as(dockerfile)
-          .anySatisfy(line -> assertThat(line).startsWith("RUN ./mvnw "));
+          .containsSubsequence(
+              "COPY mvnw ./", "COPY .mvn/ .mvn/", "COPY --from=" + poms + " /poms/ ./");
+      assertThat(before.get(before.size() - 1)).as(dockerfile).startsWith("RUN ./mvnw ");
     }
   }
 
