@@ -123,7 +123,7 @@ class DeploymentFilesTest {
             environment.put(parts[0], parts.length > 1 ? parts[1] : "");
           });
     } else {
-      node.fields().forEachRemaining(e -> environment.put(e.getKey(), e.getValue().asText()));
+      node.properties().forEach(e -> environment.put(e.getKey(), e.getValue().asText()));
     }
     return environment;
   }
@@ -457,8 +457,8 @@ class DeploymentFilesTest {
   void longRunningServicesRestartAndReportTheirHealth() throws Exception {
     JsonNode services = compose().get("services");
     services
-        .fields()
-        .forEachRemaining(
+        .properties()
+        .forEach(
             entry -> {
               String restart = entry.getValue().path("restart").asText();
               if (ONE_SHOT_SERVICES.contains(entry.getKey())) {
