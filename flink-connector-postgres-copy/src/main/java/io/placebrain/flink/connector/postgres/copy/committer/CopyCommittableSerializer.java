@@ -12,7 +12,7 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
 @Internal
 public final class CopyCommittableSerializer implements SimpleVersionedSerializer<CopyCommittable> {
 
-  static final int VERSION = 2;
+  static final int VERSION = 3;
 
   @Override
   public int getVersion() {
@@ -32,6 +32,7 @@ public final class CopyCommittableSerializer implements SimpleVersionedSerialize
       for (String statement : committable.afterCommit()) {
         out.writeUTF(statement);
       }
+      out.writeLong(committable.transactionXid());
     }
     return bytes.toByteArray();
   }
@@ -44,6 +45,7 @@ public final class CopyCommittableSerializer implements SimpleVersionedSerialize
           return new CopyCommittable(in.readUTF(), in.readLong());
         }
       case 2:
+      case 3:
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(serialized))) {
           String transactionId = in.readBoolean() ? in.readUTF() : null;
           long rows = in.readLong();
@@ -52,7 +54,8 @@ public final class CopyCommittableSerializer implements SimpleVersionedSerialize
           for (int i = 0; i < statements; i++) {
             afterCommit.add(in.readUTF());
           }
-          return new CopyCommittable(transactionId, rows, afterCommit);
+          long xid = version >= 3 ? in.readLong() : 0;
+          return new CopyCommittable(transactionId, rows, afterCommit, xid);
         }
       default:
         throw new IOException(

@@ -15,6 +15,7 @@ import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -104,6 +105,7 @@ public final class CopyCommitter implements Committer<CopyCommittable> {
             if (!SqlFailures.isUnknownPreparedTransaction(e)) {
               throw e;
             }
+            checkCommittedBefore(committable);
             LOG.info(
                 "Transaction {} is not prepared any more: committed before a restart",
                 committable.transactionId());
@@ -136,6 +138,58 @@ public final class CopyCommitter implements Committer<CopyCommittable> {
         backoff.pause();
       }
     }
+  }
+
+  /**
+   * A name no longer prepared was committed before a restart, unless the server says otherwise:
+   * rolled back (by hand, say, after a refused start) or never seen (the job restored against
+   * another server). Those fail the job without restarts, which could not bring the rows back:
+   * restoring an earlier checkpoint replays them. Committables of versions that did not record the
+   * transaction's id, and ids too old for the server to remember, count as committed.
+   */
+  private void checkCommittedBefore(CopyCommittable committable) throws SQLException {
+    if (committable.transactionXid() == 0) {
+      return;
+    }
+    String status;
+    try (java.sql.PreparedStatement query = connection.prepareStatement("SELECT txid_status(?)")) {
+      query.setLong(1, committable.transactionXid());
+      try (java.sql.ResultSet rows = query.executeQuery()) {
+        rows.next();
+        status = rows.getString(1);
+      }
+    } catch (SQLException e) {
+      if (!"22023".equals(e.getSQLState())) {
+        throw e;
+      }
+      // "transaction ID … is in the future": this server never ran it.
+      throw new SuppressRestartsException(
+          new IOException(
+              notCommitted(committable)
+                  + " this database server never ran it ("
+                  + e.getMessage()
+                  + "): is database.url the server the job wrote to before?"));
+    }
+    if ("aborted".equals(status)) {
+      throw new SuppressRestartsException(
+          new IOException(
+              notCommitted(committable)
+                  + " it was rolled back (by hand?), so its rows are not stored. Restore the job"
+                  + " from a checkpoint before the one holding it to write them again."));
+    }
+    if ("in progress".equals(status)) {
+      // Retried: a moment later it is prepared, committed or gone.
+      throw new java.sql.SQLTransientException(
+          "transaction " + committable.transactionId() + " is still in progress", "55006");
+    }
+  }
+
+  private static String notCommitted(CopyCommittable committable) {
+    return "Prepared transaction "
+        + committable.transactionId()
+        + " ("
+        + committable.rows()
+        + " rows) of a completed checkpoint is not prepared any more, and not committed:";
   }
 
   private String failureMessage(

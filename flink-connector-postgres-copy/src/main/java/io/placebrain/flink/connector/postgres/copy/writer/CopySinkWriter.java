@@ -300,7 +300,14 @@ public final class CopySinkWriter<T>
             lastCheckpointId + 1,
             context.subtask(),
             TransactionIds.jobTag(context.jobId()));
+    long xid;
     try (Statement statement = connection.createStatement()) {
+      // The transaction already has an id (its rows); the committer asks the server about it if it
+      // finds the name no longer prepared.
+      try (java.sql.ResultSet id = statement.executeQuery("SELECT txid_current()")) {
+        id.next();
+        xid = id.getLong(1);
+      }
       statement.execute("PREPARE TRANSACTION '" + name + "'");
     } catch (SQLException e) {
       throw new IOException(
@@ -311,7 +318,7 @@ public final class CopySinkWriter<T>
           e);
     }
     transactionsPrepared.inc();
-    CopyCommittable committable = new CopyCommittable(name, rowsInTransaction, afterCommit);
+    CopyCommittable committable = new CopyCommittable(name, rowsInTransaction, afterCommit, xid);
     rowsInTransaction = 0;
     afterCommit.clear();
     return List.of(committable);

@@ -45,6 +45,30 @@ class CopyCommittableSerializerTest {
   }
 
   @Test
+  void roundTripsTheTransactionId() throws Exception {
+    CopyCommittable committable =
+        new CopyCommittable("p:3:1:c", 7, java.util.List.of("DELETE FROM d"), 4_294_967_299L);
+
+    assertThat(serializer.deserialize(serializer.getVersion(), serializer.serialize(committable)))
+        .isEqualTo(committable);
+  }
+
+  @Test
+  void readsVersionTwoCommittablesWithoutATransactionId() throws Exception {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
+      out.writeBoolean(true);
+      out.writeUTF("p:2:0:b");
+      out.writeLong(5);
+      out.writeInt(1);
+      out.writeUTF("DELETE FROM e");
+    }
+
+    assertThat(serializer.deserialize(2, bytes.toByteArray()))
+        .isEqualTo(new CopyCommittable("p:2:0:b", 5, java.util.List.of("DELETE FROM e"), 0));
+  }
+
+  @Test
   void refusesUnknownVersions() {
     assertThatThrownBy(() -> serializer.deserialize(99, new byte[0]))
         .isInstanceOf(IOException.class)

@@ -10,11 +10,15 @@ import io.placebrain.flink.connector.postgres.copy.ConnectionFactory;
 import io.placebrain.flink.connector.postgres.copy.CopySinkSettings;
 import io.placebrain.flink.connector.postgres.copy.CopySinkTestSupport.RecordingRequest;
 import java.io.IOException;
+import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -54,6 +58,40 @@ class CopyCommitterTest {
     RecordingRequest again = commitWith(connections(DB.get()), "t:2:0:a");
 
     assertThat(again.outcome).isEqualTo("already-committed");
+  }
+
+  @Test
+  void aTransactionCommittedBeforeARestartIsRecognisedByItsId() throws Exception {
+    long xid = prepareWithId("t:7:0:a");
+    DB.get().execute("COMMIT PREPARED 't:7:0:a'");
+
+    RecordingRequest again = commitWith(connections(DB.get()), "t:7:0:a", xid);
+
+    assertThat(again.outcome).isEqualTo("already-committed");
+  }
+
+  @Test
+  void aTransactionRolledBackByHandFailsTheJobInsteadOfCountingAsCommitted() throws Exception {
+    long xid = prepareWithId("t:8:0:a");
+    DB.get().execute("ROLLBACK PREPARED 't:8:0:a'");
+
+    assertThatThrownBy(() -> commitWith(connections(DB.get()), "t:8:0:a", xid))
+        .isInstanceOf(SuppressRestartsException.class)
+        .rootCause()
+        .hasMessageContaining("t:8:0:a")
+        .hasMessageContaining("rolled back");
+  }
+
+  @Test
+  void aTransactionThisServerNeverRanFailsTheJob() throws Exception {
+    // As when the job is restored with database.url pointing at another server.
+    long future = prepareWithId("t:9:0:a") + 1_000_000_000L;
+    DB.get().execute("ROLLBACK PREPARED 't:9:0:a'");
+
+    assertThatThrownBy(() -> commitWith(connections(DB.get()), "t:9:0:a", future))
+        .isInstanceOf(SuppressRestartsException.class)
+        .rootCause()
+        .hasMessageContaining("never ran it");
   }
 
   @Test
@@ -125,9 +163,32 @@ class CopyCommitterTest {
                 + "'");
   }
 
+  /** Prepares a transaction named {@code name}; returns its id, as the writer records it. */
+  private static long prepareWithId(String name) throws Exception {
+    try (Connection connection = DB.get().connect();
+        Statement statement = connection.createStatement()) {
+      connection.setAutoCommit(false);
+      statement.execute(
+          "INSERT INTO measurements VALUES (now(), gen_random_uuid(), '" + name + "', 1)");
+      long xid;
+      try (ResultSet id = statement.executeQuery("SELECT txid_current()")) {
+        id.next();
+        xid = id.getLong(1);
+      }
+      statement.execute("PREPARE TRANSACTION '" + name + "'");
+      connection.setAutoCommit(true);
+      return xid;
+    }
+  }
+
   private static RecordingRequest commitWith(ConnectionFactory connections, String name)
       throws Exception {
-    RecordingRequest request = new RecordingRequest(new CopyCommittable(name, 1));
+    return commitWith(connections, name, 0);
+  }
+
+  private static RecordingRequest commitWith(ConnectionFactory connections, String name, long xid)
+      throws Exception {
+    RecordingRequest request = new RecordingRequest(new CopyCommittable(name, 1, List.of(), xid));
     try (CopyCommitter committer =
         new CopyCommitter(settings, connections, new UnregisteredMetricsGroup())) {
       committer.commit(List.of(request));
