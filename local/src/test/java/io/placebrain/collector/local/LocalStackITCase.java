@@ -90,7 +90,7 @@ class LocalStackITCase {
       Mqtt3AsyncClient subscriber =
           MqttClient.builder()
               .identifier("local-stack-test")
-              .serverHost("localhost")
+              .serverHost("127.0.0.1")
               .serverPort(ports.get("mqtt.port"))
               .useMqttVersion3()
               .buildAsync();
