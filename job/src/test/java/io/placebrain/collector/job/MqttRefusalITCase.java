@@ -3,29 +3,35 @@ package io.placebrain.collector.job;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.hivemq.extension.sdk.api.packets.publish.AckReasonCode;
+import io.placebrain.collector.deadletter.DeadLetterSerializer;
+import io.placebrain.collector.deadletter.MqttRefusalDeadLetterSerializer;
 import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.collector.storage.SchemaSettings;
 import io.placebrain.collector.testing.FreshDatabase;
 import io.placebrain.collector.testing.TestServices;
 import io.placebrain.collector.testing.flink.SharedMiniCluster;
+import io.placebrain.collector.testing.kafka.TestKafka;
 import io.placebrain.collector.testing.mqtt.MqttRecorder;
 import io.placebrain.collector.testing.mqtt.TestMqttBroker;
 import java.sql.Connection;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * An MQTT 5 broker refuses one place's alert topic for good (PUBACK 0x87 not authorized): the sink
- * drops each refused alert after the one refusal instead of sending it again at every checkpoint,
- * and the other place's alerts and all readings keep flowing.
+ * sends each refused alert once instead of again at every checkpoint, dead-letters it exactly once
+ * (committed to the dead-letter topic with the broker's reason code), and the other place's alerts
+ * and all readings keep flowing.
  */
 class MqttRefusalITCase {
 
@@ -99,6 +105,29 @@ class MqttRefusalITCase {
                     .queryLong("SELECT count(*) FROM readings WHERE device_id = '" + locked + "'"))
             .isEqualTo(1);
         assertThat(job.getJobStatus().get()).isEqualTo(JobStatus.RUNNING);
+
+        // The refused alert is in the dead-letter topic once, with the broker's reason code.
+        List<ConsumerRecord<byte[], byte[]>> letters =
+            harness.kafka.consumeAll(harness.deadLetterTopic, Duration.ofSeconds(30));
+        assertThat(letters)
+            .singleElement()
+            .satisfies(
+                letter -> {
+                  assertThat(TestKafka.header(letter, DeadLetterSerializer.REASON))
+                      .isEqualTo("mqtt-refused");
+                  assertThat(
+                          TestKafka.header(
+                              letter, MqttRefusalDeadLetterSerializer.MQTT_REASON_CODE))
+                      .isEqualTo("0x87");
+                  assertThat(TestKafka.header(letter, MqttRefusalDeadLetterSerializer.MQTT_REASON))
+                      .isEqualTo("NOT_AUTHORIZED");
+                  assertThat(TestKafka.header(letter, MqttRefusalDeadLetterSerializer.MQTT_TOPIC))
+                      .isEqualTo(refusedTopic);
+                  assertThat(TestKafka.utf8(letter.key())).isEqualTo(refusedTopic);
+                  assertThat(TestKafka.utf8(letter.value()))
+                      .contains(locked)
+                      .contains("\"event_type\":\"created\"");
+                });
       } finally {
         broker.refuseNothing();
         job.cancel().get();
