@@ -357,6 +357,7 @@ class LocalStackITCase {
       stream.start();
       // Mid-stream: the first readings are committed while records keep arriving.
       await("readings committed", () -> storedReadings(ports).size() > 0);
+      await("a completed checkpoint", () -> completedCheckpoints(ports) > 0);
       storedAtKill = storedReadings(ports).size();
     } finally {
       first.destroyForcibly().waitFor(); // SIGKILL: no shutdown hook runs
