@@ -37,8 +37,8 @@ import org.slf4j.LoggerFactory;
  * next checkpoint as a committable, which the sink dead-letters once that checkpoint is complete. A
  * refusal that arrives after this checkpoint's hand-over and before its snapshot stays in the
  * snapshot as a pending message: a restore from it sends the message again (refused again, then
- * dead-lettered), and without a restore the next checkpoint hands it over. So a restore from any
- * checkpoint dead-letters each refusal exactly once.
+ * dead-lettered), and without a restore the next checkpoint hands it over. So a restore from the
+ * newest checkpoint dead-letters each refusal exactly once.
  *
  * <p><b>Checkpoints.</b> A checkpoint waits at most the ack timeout (the job's default: not at all)
  * for acknowledgements; whatever is unacknowledged then, sent or not, goes into the checkpoint and
