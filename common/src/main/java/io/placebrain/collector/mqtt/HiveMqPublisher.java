@@ -4,20 +4,27 @@ import com.hivemq.client.mqtt.MqttClient;
 import com.hivemq.client.mqtt.MqttClientBuilder;
 import com.hivemq.client.mqtt.datatypes.MqttQos;
 import com.hivemq.client.mqtt.mqtt3.Mqtt3AsyncClient;
+import com.hivemq.client.mqtt.mqtt3.exceptions.Mqtt3ConnAckException;
+import com.hivemq.client.mqtt.mqtt3.message.connect.connack.Mqtt3ConnAckReturnCode;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
+import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5ConnAckException;
 import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5PubAckException;
+import com.hivemq.client.mqtt.mqtt5.message.connect.connack.Mqtt5ConnAckReasonCode;
 import com.hivemq.client.mqtt.mqtt5.message.publish.puback.Mqtt5PubAckReasonCode;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.TrustManagerFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * {@link MqttPublisher} on hivemq-mqtt-client, MQTT 5 or 3.1.1, reconnecting by itself with
- * exponential backoff (0.5 s to 30 s). Sessions start clean: what was in flight when a connection
- * dropped is sent again by the sink, not by the client.
+ * exponential backoff (0.5 s to 30 s), also when the broker refuses it (bad credentials) or TLS
+ * fails: that is logged as an error each attempt. Sessions start clean: what was in flight when a
+ * connection dropped is sent again by the sink, not by the client.
  */
 public final class HiveMqPublisher implements MqttPublisher {
 
@@ -27,6 +34,7 @@ public final class HiveMqPublisher implements MqttPublisher {
   private final String clientId;
   private Mqtt5AsyncClient v5;
   private Mqtt3AsyncClient v3;
+  private volatile String connectionProblem;
 
   public HiveMqPublisher(MqttSinkSettings settings, int subtask) {
     this.settings = settings;
@@ -46,18 +54,17 @@ public final class HiveMqPublisher implements MqttPublisher {
             .applyAutomaticReconnect()
             .addConnectedListener(
                 context -> {
+                  connectionProblem = null;
                   LOG.info("MQTT client {} connected to {}", clientId, settings.serverUri());
                   onConnected.run();
                 })
-            .addDisconnectedListener(
-                context ->
-                    LOG.warn(
-                        "MQTT client {} disconnected from {}: {}",
-                        clientId,
-                        settings.serverUri(),
-                        context.getCause().getMessage()));
+            .addDisconnectedListener(context -> disconnected(context.getCause()));
     if (settings.tls()) {
-      builder = builder.sslWithDefaultConfig();
+      TrustManagerFactory trust = settings.trustManagerFactory();
+      builder =
+          trust == null
+              ? builder.sslWithDefaultConfig()
+              : builder.sslConfig().trustManagerFactory(trust).applySslConfig();
     }
     if ("5".equals(settings.version())) {
       var v5Builder = builder.useMqttVersion5();
@@ -84,6 +91,64 @@ public final class HiveMqPublisher implements MqttPublisher {
       v3 = v3Builder.buildAsync();
       v3.connectWith().cleanSession(true).send();
     }
+  }
+
+  /**
+   * Logs why the client is not connected. A broker that refuses the client (bad credentials, not
+   * authorized) or a TLS handshake that fails is an error an operator must fix; the client keeps
+   * retrying with backoff, so fixing it on the broker's side needs no restart of the job, and the
+   * readings never wait for it.
+   */
+  private void disconnected(Throwable cause) {
+    String problem = problem(cause);
+    if (problem == null) {
+      LOG.warn(
+          "MQTT client {} disconnected from {}: {}",
+          clientId,
+          settings.serverUri(),
+          cause.getMessage());
+      return;
+    }
+    connectionProblem = problem;
+    LOG.error(
+        "MQTT client {}: {}; retrying with backoff, alerts wait (at most mqtt.max-pending)",
+        clientId,
+        problem);
+  }
+
+  /** A sentence saying what is wrong, if the broker refused the client or TLS failed. */
+  private String problem(Throwable cause) {
+    if (cause instanceof Mqtt5ConnAckException refused) {
+      Mqtt5ConnAckReasonCode code = refused.getMqttMessage().getReasonCode();
+      return "the broker at %s refused the connection: %s (CONNACK reason code 0x%02X)%s"
+          .formatted(settings.serverUri(), code, code.getCode(), credentialsHint(code.name()));
+    }
+    if (cause instanceof Mqtt3ConnAckException refused) {
+      Mqtt3ConnAckReturnCode code = refused.getMqttMessage().getReturnCode();
+      return "the broker at %s refused the connection: %s (CONNACK return code %d)%s"
+          .formatted(settings.serverUri(), code, code.getCode(), credentialsHint(code.name()));
+    }
+    for (Throwable t = cause; t != null; t = t.getCause()) {
+      if (t instanceof SSLException tls) {
+        return "TLS with the broker at %s failed: %s; check that mqtt.ca-file holds the CA of the broker's certificate and that the certificate names the host"
+            .formatted(settings.serverUri(), tls.getMessage());
+      }
+    }
+    return null;
+  }
+
+  private static String credentialsHint(String code) {
+    return code.contains("USER_NAME") || code.contains("AUTHORIZED")
+        ? "; check mqtt.username and mqtt.password"
+        : "";
+  }
+
+  /**
+   * Why the client cannot connect, if the broker refused it or TLS failed; null once it connected
+   * or while the cause is an ordinary outage.
+   */
+  public String connectionProblem() {
+    return connectionProblem;
   }
 
   private static byte[] bytes(String text) {

@@ -8,10 +8,17 @@ package io.placebrain.collector.mqtt;
 public final class MqttRefusedException extends RuntimeException {
 
   private final int reasonCode;
+  private final String reason;
 
   public MqttRefusedException(int reasonCode, String reason) {
     super(String.format("broker refused the message: reason code 0x%02X (%s)", reasonCode, reason));
     this.reasonCode = reasonCode;
+    this.reason = reason;
+  }
+
+  /** The reason code's name, e.g. {@code NOT_AUTHORIZED}. */
+  public String reason() {
+    return reason;
   }
 
   /** The broker's reason code, 0x80 or above. */

@@ -1,8 +1,18 @@
 package io.placebrain.collector.mqtt;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.Serializable;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
+import java.util.Collection;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * Where and how the MQTT sink publishes.
@@ -16,6 +26,8 @@ import java.time.Duration;
  *     oldest are dropped and counted
  * @param ackTimeout how long a checkpoint waits for acknowledgements while the broker is connected;
  *     whatever is still unacknowledged then goes into the checkpoint and is sent again later
+ * @param caFile PEM file of the CA certificates that sign the broker's certificate (TLS only); null
+ *     trusts the JVM's default CAs
  */
 public record MqttSinkSettings(
     String serverUri,
@@ -24,8 +36,21 @@ public record MqttSinkSettings(
     String password,
     String version,
     int maxPending,
-    Duration ackTimeout)
+    Duration ackTimeout,
+    String caFile)
     implements Serializable {
+
+  /** Settings that trust the JVM's default CAs. */
+  public MqttSinkSettings(
+      String serverUri,
+      String clientIdPrefix,
+      String username,
+      String password,
+      String version,
+      int maxPending,
+      Duration ackTimeout) {
+    this(serverUri, clientIdPrefix, username, password, version, maxPending, ackTimeout, null);
+  }
 
   public MqttSinkSettings {
     URI uri = URI.create(serverUri);
@@ -38,6 +63,46 @@ public record MqttSinkSettings(
     }
     if (maxPending < 1) {
       throw new IllegalArgumentException("maxPending must be positive");
+    }
+    if (caFile != null && !"ssl".equals(uri.getScheme())) {
+      throw new IllegalArgumentException(
+          "An MQTT CA file only applies to TLS (ssl://host:port), not to " + serverUri);
+    }
+  }
+
+  /** A copy that trusts the CAs in {@code caFile} (PEM). */
+  public MqttSinkSettings withCaFile(String caFile) {
+    return new MqttSinkSettings(
+        serverUri, clientIdPrefix, username, password, version, maxPending, ackTimeout, caFile);
+  }
+
+  /**
+   * Trust in the CAs of {@link #caFile()}, or null for the JVM's defaults; fails with a message
+   * naming the file if it cannot be read or holds no certificate.
+   */
+  public TrustManagerFactory trustManagerFactory() {
+    if (caFile == null) {
+      return null;
+    }
+    try (InputStream in = Files.newInputStream(Path.of(caFile))) {
+      Collection<? extends Certificate> certificates =
+          CertificateFactory.getInstance("X.509").generateCertificates(in);
+      if (certificates.isEmpty()) {
+        throw new IllegalArgumentException("MQTT CA file " + caFile + " holds no certificate");
+      }
+      KeyStore trusted = KeyStore.getInstance(KeyStore.getDefaultType());
+      trusted.load(null, null);
+      int i = 0;
+      for (Certificate certificate : certificates) {
+        trusted.setCertificateEntry("ca-" + i++, certificate);
+      }
+      TrustManagerFactory factory =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      factory.init(trusted);
+      return factory;
+    } catch (IOException | GeneralSecurityException e) {
+      throw new IllegalArgumentException(
+          "Could not read the MQTT CA file " + caFile + " (PEM certificates expected): " + e, e);
     }
   }
 

@@ -3,6 +3,7 @@ package io.placebrain.collector.job;
 import io.placebrain.collector.alerts.AlertsTableSink;
 import io.placebrain.collector.deadletter.DeadLetter;
 import io.placebrain.collector.deadletter.DeadLetterSerializer;
+import io.placebrain.collector.deadletter.MqttRefusalDeadLetterSerializer;
 import io.placebrain.collector.mqtt.MqttAlertSink;
 import io.placebrain.collector.readings.ReadingRowEncoder;
 import io.placebrain.collector.readings.ReadingsStorage;
@@ -16,6 +17,7 @@ import java.time.Duration;
 import java.util.function.UnaryOperator;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
@@ -82,7 +84,12 @@ public final class CollectorJob {
             config.databaseUser(),
             config.databasePassword(),
             config.alertsTableFlushInterval()),
-        new MqttAlertSink(config.mqttSettings()));
+        new MqttAlertSink(
+            config.mqttSettings(),
+            kafkaDeadLetterSink(
+                config,
+                new MqttRefusalDeadLetterSerializer(config.deadLetterTopic()),
+                "-mqtt-dlq")));
   }
 
   /**
@@ -162,10 +169,24 @@ public final class CollectorJob {
 
   public static Sink<DeadLetter> deadLetterSink(
       CollectorJobConfig config, String topic, String transactionSuffix) {
+    return kafkaDeadLetterSink(
+        config,
+        new DeadLetterSerializer(topic, config.deadLetterMaxRecordBytes()),
+        transactionSuffix);
+  }
+
+  /**
+   * A Kafka sink for dead letters of any kind, with the dead-letter guarantee; each needs its own
+   * {@code transactionSuffix}.
+   */
+  public static <T> Sink<T> kafkaDeadLetterSink(
+      CollectorJobConfig config,
+      KafkaRecordSerializationSchema<T> serializer,
+      String transactionSuffix) {
     var builder =
-        KafkaSink.<DeadLetter>builder()
+        KafkaSink.<T>builder()
             .setBootstrapServers(config.kafkaBootstrapServers())
-            .setRecordSerializer(new DeadLetterSerializer(topic, config.deadLetterMaxRecordBytes()))
+            .setRecordSerializer(serializer)
             .setDeliveryGuarantee(config.deadLetterGuarantee())
             // The serializer keeps every dead letter within its budget; the producer must allow it.
             .setProperty(

@@ -58,6 +58,7 @@ public final class CollectorJobConfig implements Serializable {
     DEFAULTS.put("mqtt.version", "5");
     DEFAULTS.put("mqtt.max-pending", "10000");
     DEFAULTS.put("mqtt.ack-timeout", "0s");
+    DEFAULTS.put("mqtt.ca-file", "");
     DEFAULTS.put("alerts.deadband", "0");
     DEFAULTS.put("alerts.min-duration", "0s");
     DEFAULTS.put("alerts.tombstone-retention", "7d");
@@ -105,7 +106,7 @@ public final class CollectorJobConfig implements Serializable {
     sinkFlushInterval();
     sinkConnectTimeout();
     checkpointInterval();
-    mqttSettings();
+    mqttSettings().trustManagerFactory(); // a wrong CA file fails the submission, not each task
     alertSettings();
     alertsTableFlushInterval();
     startupChecks();
@@ -132,7 +133,8 @@ public final class CollectorJobConfig implements Serializable {
         settings.optional("mqtt.password"),
         get("mqtt.version"),
         settings.integer("mqtt.max-pending"),
-        duration("mqtt.ack-timeout"));
+        duration("mqtt.ack-timeout"),
+        settings.optional("mqtt.ca-file"));
   }
 
   /** Whether {@code main} checks database, topics and broker before it submits the job. */

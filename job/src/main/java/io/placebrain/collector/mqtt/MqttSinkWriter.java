@@ -7,8 +7,10 @@ import java.util.Collection;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.TreeMap;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
 import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
@@ -29,9 +31,14 @@ import org.slf4j.LoggerFactory;
  * round. A new round is sent at the next write or checkpoint, not at once, so a failing client
  * cannot make the writer spin.
  *
- * <p><b>Refusals.</b> A message the broker refuses for good (MQTT 5 PUBACK reason code 0x80 or
- * above) is dropped, counted ({@code mqttRefused}) and logged with the reason code; sending it
- * again would only be refused again.
+ * <p><b>Refusals.</b> A message the broker refuses for good (MQTT 5 PUBACK 0x87 not authorized,
+ * 0x90 topic name invalid, 0x99 payload format invalid) is not sent again (it would only be refused
+ * again): it is counted ({@code mqttRefused}), logged with the reason code, and handed over at the
+ * next checkpoint as a committable, which the sink dead-letters once that checkpoint is complete. A
+ * refusal that arrives after this checkpoint's hand-over and before its snapshot stays in the
+ * snapshot as a pending message: a restore from it sends the message again (refused again, then
+ * dead-lettered), and without a restore the next checkpoint hands it over. So a restore from the
+ * newest checkpoint dead-letters each refusal exactly once.
  *
  * <p><b>Checkpoints.</b> A checkpoint waits at most the ack timeout (the job's default: not at all)
  * for acknowledgements; whatever is unacknowledged then, sent or not, goes into the checkpoint and
@@ -40,7 +47,9 @@ import org.slf4j.LoggerFactory;
  * repeat), and at most {@code maxPending} messages wait — beyond it, and on a restore of more (e.g.
  * after scale-in), the oldest are dropped and counted ({@code mqttDropped}).
  */
-public final class MqttSinkWriter implements StatefulSinkWriter<AlertEvent, PendingAlerts> {
+public final class MqttSinkWriter
+    implements StatefulSinkWriter<AlertEvent, PendingAlerts>,
+        CommittingSinkWriter<AlertEvent, MqttRefusal> {
 
   private static final Logger LOG = LoggerFactory.getLogger(MqttSinkWriter.class);
 
@@ -49,6 +58,11 @@ public final class MqttSinkWriter implements StatefulSinkWriter<AlertEvent, Pend
 
   /** Unacknowledged messages by sequence number, oldest first. */
   private final LinkedHashMap<Long, Entry> pending = new LinkedHashMap<>();
+
+  /** Refused messages not yet handed over for dead-lettering, by sequence number. */
+  private final TreeMap<Long, Refused> refusedToHandOver = new TreeMap<>();
+
+  private record Refused(PendingAlerts.Message message, MqttRefusal refusal) {}
 
   private final Counter published;
   private final Counter dropped;
@@ -177,11 +191,19 @@ public final class MqttSinkWriter implements StatefulSinkWriter<AlertEvent, Pend
     } else if (cause instanceof MqttRefusedException refusal) {
       if (pending.remove(entry.sequence) != null) {
         refused.inc();
+        MqttRefusal deadLetter =
+            new MqttRefusal(
+                entry.message.topic(),
+                entry.message.payload(),
+                refusal.reasonCode(),
+                refusal.reason());
+        refusedToHandOver.put(entry.sequence, new Refused(entry.message, deadLetter));
         LOG.error(
-            "MQTT broker refused an alert on {} for good (reason code 0x{}); dropped it: {}",
+            "MQTT broker refused an alert on {} for good (reason code {}, {}); it goes to the"
+                + " dead-letter topic",
             entry.message.topic(),
-            String.format("%02X", refusal.reasonCode()),
-            refusal.getMessage());
+            deadLetter.reasonCodeHex(),
+            refusal.reason());
       }
     } else if (sentInRound == round && pending.containsKey(entry.sequence)) {
       // Not delivered: everything unacknowledged goes out again, in order, in a new round.
@@ -217,16 +239,29 @@ public final class MqttSinkWriter implements StatefulSinkWriter<AlertEvent, Pend
     return true;
   }
 
+  /** The refusals since the last checkpoint's hand-over, to be dead-lettered after this one. */
+  @Override
+  public synchronized Collection<MqttRefusal> prepareCommit() {
+    List<MqttRefusal> refusals = new ArrayList<>(refusedToHandOver.size());
+    for (Refused refused : refusedToHandOver.values()) {
+      refusals.add(refused.refusal());
+    }
+    refusedToHandOver.clear();
+    return refusals;
+  }
+
+  /** Pending messages and, in their place, refusals not yet handed over; see the class comment. */
   @Override
   public synchronized List<PendingAlerts> snapshotState(long checkpointId) {
-    if (pending.isEmpty()) {
+    if (pending.isEmpty() && refusedToHandOver.isEmpty()) {
       return List.of();
     }
-    List<PendingAlerts.Message> messages = new ArrayList<>(pending.size());
+    TreeMap<Long, PendingAlerts.Message> bySequence = new TreeMap<>();
     for (Entry entry : pending.values()) {
-      messages.add(entry.message);
+      bySequence.put(entry.sequence, entry.message);
     }
-    return List.of(new PendingAlerts(messages));
+    refusedToHandOver.forEach((sequence, refused) -> bySequence.put(sequence, refused.message()));
+    return List.of(new PendingAlerts(new ArrayList<>(bySequence.values())));
   }
 
   synchronized int pendingCount() {

@@ -132,7 +132,8 @@ class MqttSinkWriterTest {
   }
 
   @Test
-  void aMessageTheBrokerRefusesForGoodIsDroppedAndCounted() throws Exception {
+  void aMessageTheBrokerRefusesForGoodIsHandedOverForDeadLetteringOnceAndCounted()
+      throws Exception {
     publisher.connected = true;
     MqttSinkWriter writer = writer(10, List.of());
     writer.write(alert("refused"), null);
@@ -145,7 +146,38 @@ class MqttSinkWriterTest {
 
     assertThat(publisher.sentIds()).filteredOn("refused"::equals).hasSize(1);
     assertThat(metrics.count("mqttRefused")).isEqualTo(1);
+    // A checkpoint: committables first, then the state, as the sink operator calls them.
+    assertThat(writer.prepareCommit())
+        .singleElement()
+        .satisfies(
+            refusal -> {
+              assertThat(idOf(refusal.payload)).isEqualTo("refused");
+              assertThat(refusal.topic).isEqualTo("placebrain/place/alerts");
+              assertThat(refusal.reasonCodeHex()).isEqualTo("0x87");
+              assertThat(refusal.reason).isEqualTo("NOT_AUTHORIZED");
+            });
     assertThat(writer.snapshotState(1)).isEmpty();
+    assertThat(writer.prepareCommit()).as("handed over once").isEmpty();
+  }
+
+  @Test
+  void aRefusalAfterTheHandOverStaysInTheCheckpointUntilTheNextHandOver() throws Exception {
+    publisher.connected = true;
+    MqttSinkWriter writer = writer(10, List.of());
+    writer.write(alert("a1"), null);
+    writer.write(alert("refused"), null);
+    assertThat(writer.prepareCommit()).isEmpty();
+    publisher.ackFirst(1); // a1
+    publisher.refuseAll(0x90); // between the hand-over and the snapshot
+
+    // A restore from this checkpoint sends it again, since its dead letter is not in this one.
+    assertThat(writer.snapshotState(1))
+        .singleElement()
+        .satisfies(s -> assertThat(s.messages()).hasSize(1));
+    assertThat(writer.prepareCommit())
+        .singleElement()
+        .satisfies(refusal -> assertThat(refusal.reasonCodeHex()).isEqualTo("0x90"));
+    assertThat(writer.snapshotState(2)).isEmpty();
   }
 
   @Test
@@ -290,6 +322,13 @@ class MqttSinkWriterTest {
     synchronized void ackAll() {
       List<CompletableFuture<Void>> acks = new ArrayList<>(outstanding);
       outstanding.clear();
+      acks.forEach(a -> a.complete(null));
+    }
+
+    /** The oldest outstanding publishes are acknowledged. */
+    synchronized void ackFirst(int count) {
+      List<CompletableFuture<Void>> acks = new ArrayList<>(outstanding.subList(0, count));
+      outstanding.subList(0, count).clear();
       acks.forEach(a -> a.complete(null));
     }
 

@@ -158,7 +158,6 @@ public final class LocalStack implements AutoCloseable {
           LocalMqttBroker.start(data, options.bindAddress(), options.mqttPort());
       started.push(embedded);
       mqtt = embedded.serverUri();
-      mqttVersion = mqttVersion == null ? "3.1.1" : mqttVersion; // the embedded broker's only one
     }
 
     Map<String, String> shared = new HashMap<>();

@@ -27,17 +27,29 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -90,7 +102,7 @@ class LocalStackITCase {
       Mqtt3AsyncClient subscriber =
           MqttClient.builder()
               .identifier("local-stack-test")
-              .serverHost("localhost")
+              .serverHost("127.0.0.1")
               .serverPort(ports.get("mqtt.port"))
               .useMqttVersion3()
               .buildAsync();
@@ -310,9 +322,10 @@ class LocalStackITCase {
   }
 
   /**
-   * The command killed with SIGKILL (an OOM kill, a closed terminal) leaves its PostgreSQL running
-   * on the data directory and port; the next start recognises it, stops it and starts normally, and
-   * a normal stop then leaves nothing behind.
+   * The command killed with SIGKILL (an OOM kill, a closed terminal) mid-stream leaves its
+   * PostgreSQL running on the data directory and port; the next start recognises it, stops it,
+   * resumes from the newest retained checkpoint, and every reading and every dead letter of what
+   * the telemetry topic holds is stored exactly once; a normal stop then leaves nothing behind.
    */
   @Test
   void startsAgainAfterBeingKilledWithSigkill(@TempDir Path data) throws Exception {
@@ -335,15 +348,24 @@ class LocalStackITCase {
       throws Exception {
     Path console1 = data.resolve("first-start.out");
     Process first = startCommand(data, ports, console1);
+    String kafka = "localhost:" + ports.get("kafka.port");
+    TelemetryStream stream = new TelemetryStream(kafka);
+    long storedAtKill;
     try {
       await("the first start", () -> read(console1).contains("Ctrl-C stops everything"));
       await("the job RUNNING", () -> jobsOverview(ports).contains("\"RUNNING\""));
+      stream.start();
+      // Mid-stream: the first readings are committed while records keep arriving.
+      await("readings committed", () -> storedReadings(ports).size() > 0);
+      await("a completed checkpoint", () -> completedCheckpoints(ports) > 0);
+      storedAtKill = storedReadings(ports).size();
     } finally {
       first.destroyForcibly().waitFor(); // SIGKILL: no shutdown hook runs
     }
     assertThat(postgresProcesses(data))
         .as("the killed run's PostgreSQL is left running")
         .isNotEmpty();
+    assertThat(stream.sent()).as("records sent before the kill").isGreaterThan(storedAtKill);
 
     Path console2 = data.resolve("second-start.out");
     Process second = startCommand(data, ports, console2);
@@ -355,16 +377,192 @@ class LocalStackITCase {
           .contains("left running by an earlier run")
           .contains("Ctrl-C stops everything")
           .doesNotContain("already in use");
+      assertThat(read(console2)).contains("resumed from");
       await("the job RUNNING again", () -> jobsOverview(ports).contains("\"RUNNING\""));
+      long sentBeforeRestart = stream.sent();
+      await("records sent after the restart", () -> stream.sent() > sentBeforeRestart + 500);
+      stream.stop();
+
+      // What the topic holds is what must be stored: each valid record's reading once, each bad
+      // record's dead letter once (read_committed, so aborted transactions do not count).
+      Topic topic = readTopic(kafka, "telemetry.readings");
+      assertThat(topic.readings()).as("valid records in the topic").isNotEmpty();
+      assertThat(topic.bad()).as("bad records in the topic").isNotEmpty();
+      await("every reading stored", () -> storedReadings(ports).size() >= topic.readings().size());
+      await(
+          "every dead letter committed",
+          () -> readTopic(kafka, "telemetry.readings.dlq").all().size() >= topic.bad().size());
+      // Evidence that nothing more arrives late: two more checkpoints of the resumed job.
+      awaitMoreCheckpoints(ports, 2);
+      assertThat(storedReadings(ports))
+          .as("every reading exactly once")
+          .containsExactlyInAnyOrderElementsOf(topic.readings());
+      assertThat(readTopic(kafka, "telemetry.readings.dlq").all())
+          .as("every dead letter exactly once")
+          .containsExactlyInAnyOrderElementsOf(topic.bad());
+
       second.destroy(); // SIGTERM: what Ctrl-C triggers too
       assertThat(second.waitFor(2, TimeUnit.MINUTES)).as("the command exits").isTrue();
     } finally {
+      stream.stop();
       second.destroyForcibly();
     }
     for (int port : ports.values()) {
       await("port " + port + " released", () -> Ports.isFree(port));
     }
     assertThat(postgresProcesses(data)).as("PostgreSQL processes left").isEmpty();
+  }
+
+  /** Sends numbered telemetry records (one in 20 not JSON) at a steady pace until stopped. */
+  private static final class TelemetryStream {
+    private final KafkaProducer<byte[], byte[]> producer;
+    private final AtomicLong sent = new AtomicLong();
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    TelemetryStream(String bootstrapServers) {
+      producer =
+          new KafkaProducer<>(
+              Map.of(
+                  ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                  ProducerConfig.ACKS_CONFIG, "all",
+                  // Keeps retrying through the kill and the restart of the embedded Kafka.
+                  ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "300000",
+                  ProducerConfig.MAX_BLOCK_MS_CONFIG, "300000"),
+              new ByteArraySerializer(),
+              new ByteArraySerializer());
+      thread = new Thread(this::run, "telemetry-stream");
+      thread.setDaemon(true);
+    }
+
+    void start() {
+      thread.start();
+    }
+
+    private void run() {
+      String place = UUID.randomUUID().toString();
+      List<String> devices = List.of(UUID.randomUUID().toString(), UUID.randomUUID().toString());
+      Instant base = Instant.now().minus(Duration.ofHours(1)).truncatedTo(ChronoUnit.SECONDS);
+      for (long seq = 0; running; seq++) {
+        String device = devices.get((int) (seq % devices.size()));
+        String value =
+            seq % 20 == 7
+                ? "not json " + seq
+                : "{\"place_id\": \""
+                    + place
+                    + "\", \"device_id\": \""
+                    + device
+                    + "\", \"payload\": {\"ts\": \""
+                    + base.plusMillis(seq)
+                    + "\", \"values\": {\"seq\": "
+                    + seq
+                    + "}}}";
+        producer.send(
+            new ProducerRecord<>(
+                "telemetry.readings",
+                device.getBytes(StandardCharsets.UTF_8),
+                value.getBytes(StandardCharsets.UTF_8)));
+        sent.incrementAndGet();
+        try {
+          Thread.sleep(2); // about 400 records/s
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }
+
+    long sent() {
+      return sent.get();
+    }
+
+    void stop() throws InterruptedException {
+      if (running) {
+        running = false;
+        thread.join();
+        producer.close(Duration.ofMinutes(2)); // delivers what is still buffered
+      }
+    }
+  }
+
+  /** A topic's records: the {@code seq} values of valid telemetry, and every bad record's text. */
+  private record Topic(List<String> readings, List<String> bad, List<String> all) {}
+
+  private static final Pattern SEQ = Pattern.compile("\"seq\": (\\d+)");
+
+  private static Topic readTopic(String bootstrapServers, String topic) {
+    List<String> readings = new ArrayList<>();
+    List<String> bad = new ArrayList<>();
+    List<String> all = new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrapServers,
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                "read_committed"),
+            new ByteArrayDeserializer(),
+            new ByteArrayDeserializer())) {
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+              .map(p -> new TopicPartition(p.topic(), p.partition()))
+              .toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(30));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (partitions.stream().anyMatch(p -> consumer.position(p) < ends.get(p))) {
+        assertThat(System.nanoTime()).as("reading %s", topic).isLessThan(deadline);
+        for (var record : consumer.poll(Duration.ofMillis(200))) {
+          String value = new String(record.value(), StandardCharsets.UTF_8);
+          all.add(value);
+          Matcher seq = SEQ.matcher(value);
+          if (seq.find()) {
+            readings.add(seq.group(1));
+          } else {
+            bad.add(value);
+          }
+        }
+      }
+    }
+    return new Topic(readings, bad, all);
+  }
+
+  /** The {@code seq} readings in the local stack's PostgreSQL, one entry per row. */
+  private static List<String> storedReadings(Map<String, Integer> ports) {
+    List<String> values = new ArrayList<>();
+    try (Connection connection =
+            DriverManager.getConnection(
+                "jdbc:postgresql://localhost:" + ports.get("postgres.port") + "/telemetry_db",
+                "collector",
+                "collector");
+        Statement statement = connection.createStatement();
+        ResultSet rows =
+            statement.executeQuery("SELECT value::bigint FROM readings WHERE key = 'seq'")) {
+      while (rows.next()) {
+        values.add(Long.toString(rows.getLong(1)));
+      }
+    } catch (Exception e) {
+      return List.of();
+    }
+    return values;
+  }
+
+  /** Waits until the running job completed {@code more} checkpoints (the web UI's REST API). */
+  private static void awaitMoreCheckpoints(Map<String, Integer> ports, int more)
+      throws InterruptedException {
+    long before = completedCheckpoints(ports);
+    await(more + " more checkpoints", () -> completedCheckpoints(ports) >= before + more);
+  }
+
+  private static long completedCheckpoints(Map<String, Integer> ports) {
+    Matcher job = Pattern.compile("\"jid\":\"([0-9a-f]+)\"").matcher(jobsOverview(ports));
+    if (!job.find()) {
+      return -1;
+    }
+    Matcher completed =
+        Pattern.compile("\"completed\":(\\d+)")
+            .matcher(get(ports, "/jobs/" + job.group(1) + "/checkpoints"));
+    return completed.find() ? Long.parseLong(completed.group(1)) : -1;
   }
 
   private static Process startCommand(Path data, Map<String, Integer> ports, Path console)

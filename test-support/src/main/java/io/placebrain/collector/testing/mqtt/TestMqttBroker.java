@@ -5,9 +5,13 @@ import com.hivemq.embedded.EmbeddedHiveMQ;
 import com.hivemq.extension.sdk.api.ExtensionMain;
 import com.hivemq.extension.sdk.api.async.Async;
 import com.hivemq.extension.sdk.api.async.TimeoutFallback;
+import com.hivemq.extension.sdk.api.auth.SimpleAuthenticator;
+import com.hivemq.extension.sdk.api.auth.parameter.SimpleAuthInput;
+import com.hivemq.extension.sdk.api.auth.parameter.SimpleAuthOutput;
 import com.hivemq.extension.sdk.api.interceptor.publish.PublishInboundInterceptor;
 import com.hivemq.extension.sdk.api.interceptor.publish.parameter.PublishInboundInput;
 import com.hivemq.extension.sdk.api.interceptor.publish.parameter.PublishInboundOutput;
+import com.hivemq.extension.sdk.api.packets.connect.ConnackReasonCode;
 import com.hivemq.extension.sdk.api.packets.publish.AckReasonCode;
 import com.hivemq.extension.sdk.api.parameter.ExtensionStartInput;
 import com.hivemq.extension.sdk.api.parameter.ExtensionStartOutput;
@@ -29,6 +33,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An MQTT 5 and 3.1.1 broker (HiveMQ Community Edition, embedded) inside the test JVM on a free
@@ -36,7 +41,8 @@ import java.util.concurrent.TimeUnit;
  * it again on the same port to simulate an outage; sessions do not survive the restart. {@link
  * #published()} lists every message the broker accepted, subscribers or not, so a test can check
  * delivery to the broker without racing a subscriber's reconnection. {@link #refuse} makes the
- * broker refuse publishes to one topic (MQTT 5: a PUBACK with that reason code).
+ * broker refuse publishes to one topic (MQTT 5: a PUBACK with that reason code). A broker launched
+ * with {@link Access} wants a user name and password, or TLS, or both.
  *
  * <p>The broker logs through SLF4J like everything else in the test JVM: its own logback set-up is
  * skipped and logback is excluded from the build, so log4j2 stays the only SLF4J backend.
@@ -45,22 +51,49 @@ public final class TestMqttBroker implements AutoCloseable {
 
   private final int port;
   private final Path directory;
+  private final Access access;
   private EmbeddedHiveMQ server;
   private final List<Published> published = new ArrayList<>();
   private final List<Published> refusals = new ArrayList<>();
   private final Map<String, AckReasonCode> refused = new ConcurrentHashMap<>();
   private final Set<String> slowTopics = ConcurrentHashMap.newKeySet();
   private final List<Async<PublishInboundOutput>> heldBack = new ArrayList<>();
+  private final AtomicInteger refusedLogins = new AtomicInteger();
 
-  private TestMqttBroker(int port, Path directory) {
+  private TestMqttBroker(int port, Path directory, Access access) {
     this.port = port;
     this.directory = directory;
+    this.access = access;
+  }
+
+  /**
+   * Who may connect and how: {@code username}/{@code password} null for anonymous access, {@code
+   * keyStore} (PKCS12, the server's key and certificate chain) null for plain TCP, else the only
+   * listener is TLS.
+   */
+  public record Access(String username, String password, Path keyStore, String keyStorePassword) {
+
+    public static final Access ANONYMOUS = new Access(null, null, null, null);
+
+    public Access withCredentials(String username, String password) {
+      return new Access(username, password, keyStore, keyStorePassword);
+    }
+
+    public Access withTls(Path keyStore, String keyStorePassword) {
+      return new Access(username, password, keyStore, keyStorePassword);
+    }
   }
 
   public static TestMqttBroker launch() {
+    return launch(Access.ANONYMOUS);
+  }
+
+  /** A broker of its own, e.g. one that wants credentials or TLS; the test closes it. */
+  public static TestMqttBroker launch(Access access) {
     try (ServerSocket socket = new ServerSocket(0)) {
       TestMqttBroker broker =
-          new TestMqttBroker(socket.getLocalPort(), Files.createTempDirectory("collector-mqtt-"));
+          new TestMqttBroker(
+              socket.getLocalPort(), Files.createTempDirectory("collector-mqtt-"), access);
       socket.close();
       broker.startServer();
       return broker;
@@ -76,17 +109,12 @@ public final class TestMqttBroker implements AutoCloseable {
         """
         <?xml version="1.0"?>
         <hivemq>
-          <listeners>
-            <tcp-listener>
-              <port>%d</port>
-              <bind-address>127.0.0.1</bind-address>
-            </tcp-listener>
-          </listeners>
+          <listeners>%s</listeners>
           <persistence><mode>in-memory</mode></persistence>
           <anonymous-usage-statistics><enabled>false</enabled></anonymous-usage-statistics>
         </hivemq>
         """
-            .formatted(port));
+            .formatted(listener()));
     EmbeddedHiveMQ started =
         EmbeddedHiveMQ.builder()
             .withConfigurationFolder(config)
@@ -112,6 +140,31 @@ public final class TestMqttBroker implements AutoCloseable {
       throw new IOException("Could not start the MQTT broker on port " + port, e);
     }
     server = started;
+  }
+
+  private String listener() {
+    if (access.keyStore() == null) {
+      return "<tcp-listener><port>%d</port><bind-address>127.0.0.1</bind-address></tcp-listener>"
+          .formatted(port);
+    }
+    return """
+        <tls-tcp-listener>
+          <port>%d</port>
+          <bind-address>127.0.0.1</bind-address>
+          <tls>
+            <keystore>
+              <path>%s</path>
+              <password>%s</password>
+              <private-key-password>%s</private-key-password>
+            </keystore>
+          </tls>
+        </tls-tcp-listener>"""
+        .formatted(port, access.keyStore(), access.keyStorePassword(), access.keyStorePassword());
+  }
+
+  /** Connections the broker refused for bad credentials, since it first started. */
+  public int refusedLogins() {
+    return refusedLogins.get();
   }
 
   /** A message the broker accepted from a publisher. */
@@ -171,13 +224,36 @@ public final class TestMqttBroker implements AutoCloseable {
     refused.clear();
   }
 
-  /** Records each publish the broker accepts, refuses those to a refused topic. */
+  /**
+   * Records each publish the broker accepts, refuses those to a refused topic, and checks
+   * credentials if the broker wants them.
+   */
   private final class Recorder implements ExtensionMain, PublishInboundInterceptor {
 
     @Override
     public void extensionStart(ExtensionStartInput input, ExtensionStartOutput output) {
       Services.initializerRegistry()
           .setClientInitializer((client, context) -> context.addPublishInboundInterceptor(this));
+      if (access.username() != null) {
+        Services.securityRegistry()
+            .setAuthenticatorProvider(provider -> (SimpleAuthenticator) this::authenticate);
+      }
+    }
+
+    private void authenticate(SimpleAuthInput input, SimpleAuthOutput output) {
+      String username = input.getConnectPacket().getUserName().orElse(null);
+      String password =
+          input
+              .getConnectPacket()
+              .getPassword()
+              .map(bytes -> StandardCharsets.UTF_8.decode(bytes.asReadOnlyBuffer()).toString())
+              .orElse(null);
+      if (access.username().equals(username) && access.password().equals(password)) {
+        output.authenticateSuccessfully();
+      } else {
+        refusedLogins.incrementAndGet();
+        output.failAuthentication(ConnackReasonCode.BAD_USER_NAME_OR_PASSWORD, "bad credentials");
+      }
     }
 
     @Override
@@ -219,7 +295,7 @@ public final class TestMqttBroker implements AutoCloseable {
 
   /** The broker's address as a URI, e.g. {@code tcp://127.0.0.1:1883}. */
   public String serverUri() {
-    return "tcp://" + host() + ":" + port;
+    return (access.keyStore() == null ? "tcp://" : "ssl://") + host() + ":" + port;
   }
 
   public synchronized boolean isRunning() {
