@@ -129,8 +129,32 @@ public final class CollectorBenchmark {
               "rows/s",
               () -> throughput.jdbcSink(cluster, true)));
 
+      progress("JdbcSink exactly-once (XA)");
+      Figure xa =
+          runs(
+              "jdbc_xa_sink_rows_per_s",
+              "JdbcSink exactly-once, XA, transaction per connection",
+              "rows/s",
+              () -> throughput.jdbcXaSink(cluster));
+      results.add(xa);
+      Figure sink = results.get("sink_rows_per_s");
+      results.add(
+          new Figure(
+              "sink_over_jdbc_xa_sink",
+              "COPY sink exactly-once ÷ JdbcSink exactly-once (XA)",
+              "×",
+              sink.median() / xa.median(),
+              sink.min() / xa.max(),
+              sink.max() / xa.min(),
+              RUNS));
+
       JobRuns jobs = new JobRuns(cluster, rows);
-      progress("whole job, " + size.jobRecords() * 3 + " readings pre-loaded in Kafka");
+      progress(
+          "whole job, "
+              + size.jobRecords() * 3
+              + " readings pre-loaded in Kafka, thresholds on 1 in "
+              + JobRuns.SENSORS_PER_THRESHOLD
+              + " sensors");
       String once = jobs.preload(size.jobRecords());
       String twice = jobs.preload(size.jobRecords() * 2);
       jobs.run(once, size.jobRecords()); // warm-up
@@ -178,6 +202,12 @@ public final class CollectorBenchmark {
               "events",
               Arrays.stream(windows).mapToDouble(w -> w[2]).toArray()));
 
+      results.add(
+          Figure.of(
+              "job_cpu_ms_per_million_readings",
+              "whole job, task threads' CPU per million readings",
+              "ms",
+              Arrays.stream(normal).mapToDouble(JobRuns.Run::cpuMsPerMillionReadings).toArray()));
       results.add(
           Figure.of(
               "peak_heap_mb",

@@ -28,7 +28,14 @@ final class JobRuns {
 
   /** One run's measurements. */
   record Run(
-      double rowsPerSecond, double peakHeapMb, double checkpointP99Ms, double checkpointBytes) {}
+      double rowsPerSecond,
+      double peakHeapMb,
+      double checkpointP99Ms,
+      double checkpointBytes,
+      double cpuMsPerMillionReadings) {}
+
+  /** Every tenth sensor (device × key) has a threshold, so some alerts flow during the runs. */
+  static final int SENSORS_PER_THRESHOLD = 10;
 
   private final BenchCluster cluster;
   private final BenchRows rows;
@@ -111,14 +118,17 @@ final class JobRuns {
   /** Runs the job at parallelism 2 until all {@code records × 3} readings are committed. */
   Run run(String topic, long records) throws Exception {
     long expected = records * 3;
-    double[] result = new double[1];
+    double[] result = new double[2];
     JsonNode[] checkpoints = new JsonNode[1];
     double heap;
     try (HeapWatcher watcher = new HeapWatcher()) {
       Throughput.withDatabase(
           db -> {
             StreamExecutionEnvironment env = cluster.environment(2);
-            CollectorJob.build(env, config(db, topic));
+            CollectorJobConfig config = config(db, topic);
+            publishThresholds(config);
+            CollectorJob.build(env, config);
+            TaskCpu cpu = new TaskCpu();
             long started = System.nanoTime();
             JobClient job = env.executeAsync("bench job");
             try {
@@ -127,6 +137,7 @@ final class JobRuns {
               while (stored < expected) {
                 Thread.sleep(250);
                 stored = db.queryLong("SELECT count(*) FROM readings");
+                cpu.sample();
                 if (++polls % 12 == 0) {
                   watcher.sample(); // every 3 s: the live heap while the job runs at full speed
                 }
@@ -136,6 +147,8 @@ final class JobRuns {
                 }
               }
               result[0] = expected / ((System.nanoTime() - started) / 1e9);
+              cpu.sample();
+              result[1] = cpu.totalMs() / (expected / 1e6);
               watcher.sample();
               checkpoints[0] = cluster.checkpoints(job.getJobID());
             } finally {
@@ -153,6 +166,47 @@ final class JobRuns {
         summary
             .path("checkpointed_size")
             .path("max")
-            .asDouble(summary.path("state_size").path("max").asDouble()));
+            .asDouble(summary.path("state_size").path("max").asDouble()),
+        result[1]);
+  }
+
+  /**
+   * Thresholds on every {@link #SENSORS_PER_THRESHOLD}th sensor of the pre-loaded telemetry, before
+   * the job starts. Temperatures cycle through 0–29.9, so the {@code max 28.5} thresholds of a few
+   * devices are crossed and left again over and over: alerts are created and resolved throughout.
+   */
+  void publishThresholds(CollectorJobConfig config) throws Exception {
+    double[] limits = {28.5, 49.5, 998.5};
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(
+            Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
+            new ByteArraySerializer(),
+            new ByteArraySerializer())) {
+      for (int d = 0; d < rows.devices(); d++) {
+        for (int k = 0; k < BenchRows.KEYS.length; k++) {
+          if ((d * BenchRows.KEYS.length + k) % SENSORS_PER_THRESHOLD != 0) {
+            continue;
+          }
+          String sensor = UUID.randomUUID().toString();
+          producer.send(
+              new ProducerRecord<>(
+                  config.controlTopics().thresholdCreated(),
+                  sensor.getBytes(StandardCharsets.UTF_8),
+                  ("{\"sensor_id\":\""
+                          + sensor
+                          + "\",\"device_id\":\""
+                          + rows.device(d)
+                          + "\",\"key\":\""
+                          + BenchRows.KEYS[k]
+                          + "\",\"threshold_id\":\""
+                          + UUID.randomUUID()
+                          + "\",\"threshold_type\":\"max\",\"value\":"
+                          + limits[k]
+                          + ",\"severity\":\"warning\"}")
+                      .getBytes(StandardCharsets.UTF_8)));
+        }
+      }
+      producer.flush();
+    }
   }
 }
