@@ -180,6 +180,19 @@ public final class CollectorBenchmark {
               "rows/s",
               Arrays.stream(doubled).mapToDouble(JobRuns.Run::rowsPerSecond).toArray()));
 
+      progress("bulk deletion of 1,000 of 50,000 devices with evaluation state");
+      JobRuns fleet = new JobRuns(cluster, new BenchRows(50_000));
+      double[] deletions = new double[RUNS];
+      for (int i = 0; i < RUNS; i++) {
+        deletions[i] = fleet.bulkDeletion(fleet.preload(50_000), 1_000);
+      }
+      results.add(
+          Figure.of(
+              "bulk_delete_ms",
+              "bulk deletion, 1,000 of 50,000 devices, published → rows gone",
+              "ms",
+              deletions));
+
       progress("alert latency at 2,000 readings/s");
       double[][] windows =
           new AlertLatency(cluster, jobs).measure(size.alertWarmUp(), size.alertWindow(), RUNS);
