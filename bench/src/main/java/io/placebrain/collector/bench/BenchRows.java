@@ -63,6 +63,14 @@ final class BenchRows implements Serializable {
         + "}}}";
   }
 
+  int devices() {
+    return devices.length;
+  }
+
+  UUID device(int d) {
+    return devices[d];
+  }
+
   String recordKey(long r) {
     return devices[(int) (r % devices.length)].toString();
   }

@@ -129,8 +129,32 @@ public final class CollectorBenchmark {
               "rows/s",
               () -> throughput.jdbcSink(cluster, true)));
 
+      progress("JdbcSink exactly-once (XA)");
+      Figure xa =
+          runs(
+              "jdbc_xa_sink_rows_per_s",
+              "JdbcSink exactly-once, XA, transaction per connection",
+              "rows/s",
+              () -> throughput.jdbcXaSink(cluster));
+      results.add(xa);
+      Figure sink = results.get("sink_rows_per_s");
+      results.add(
+          new Figure(
+              "sink_over_jdbc_xa_sink",
+              "COPY sink exactly-once ÷ JdbcSink exactly-once (XA)",
+              "×",
+              sink.median() / xa.median(),
+              sink.min() / xa.max(),
+              sink.max() / xa.min(),
+              RUNS));
+
       JobRuns jobs = new JobRuns(cluster, rows);
-      progress("whole job, " + size.jobRecords() * 3 + " readings pre-loaded in Kafka");
+      progress(
+          "whole job, "
+              + size.jobRecords() * 3
+              + " readings pre-loaded in Kafka, thresholds on 1 in "
+              + JobRuns.SENSORS_PER_THRESHOLD
+              + " sensors");
       String once = jobs.preload(size.jobRecords());
       String twice = jobs.preload(size.jobRecords() * 2);
       jobs.run(once, size.jobRecords()); // warm-up
@@ -156,9 +180,22 @@ public final class CollectorBenchmark {
               "rows/s",
               Arrays.stream(doubled).mapToDouble(JobRuns.Run::rowsPerSecond).toArray()));
 
+      progress("bulk deletion of 1,000 of 50,000 devices with evaluation state");
+      JobRuns fleet = new JobRuns(cluster, new BenchRows(50_000));
+      double[] deletions = new double[RUNS];
+      for (int i = 0; i < RUNS; i++) {
+        deletions[i] = fleet.bulkDeletion(fleet.preload(50_000), 1_000);
+      }
+      results.add(
+          Figure.of(
+              "bulk_delete_ms",
+              "bulk deletion, 1,000 of 50,000 devices, published → rows gone",
+              "ms",
+              deletions));
+
       progress("alert latency at 2,000 readings/s");
       double[][] windows =
-          new AlertLatency(cluster, jobs).measure(size.alertWarmUp(), size.alertWindow(), RUNS);
+          new AlertLatency(cluster, jobs).measure(size.alertWarmUp(), size.alertWindow(), RUNS, 0);
       results.add(
           Figure.of(
               "alert_latency_p50_ms",
@@ -178,6 +215,35 @@ public final class CollectorBenchmark {
               "events",
               Arrays.stream(windows).mapToDouble(w -> w[2]).toArray()));
 
+      results.add(
+          Figure.of(
+              "job_cpu_ms_per_million_readings",
+              "whole job, task threads' CPU per million readings",
+              "ms",
+              Arrays.stream(normal).mapToDouble(JobRuns.Run::cpuMsPerMillionReadings).toArray()));
+      // Half the job's measured maximum in this run: 2,000 alerting readings/s plus background.
+      double loadReadingsPerSecond = results.get("job_rows_per_s").median() / 2;
+      progress(
+          String.format(Locale.ROOT, "alert latency at %,.0f readings/s", loadReadingsPerSecond));
+      double[][] loaded =
+          new AlertLatency(cluster, jobs)
+              .measure(
+                  size.alertWarmUp(),
+                  size.alertWindow(),
+                  RUNS,
+                  Math.max(0, (long) loadReadingsPerSecond - 2000));
+      results.add(
+          Figure.of(
+              "alert_latency_p99_ms_under_load",
+              "alert latency p99 at half the job's measured maximum",
+              "ms",
+              Arrays.stream(loaded).mapToDouble(w -> w[1]).toArray()));
+      results.add(
+          Figure.of(
+              "alert_load_readings_per_s",
+              "  the load: readings/s sent during those windows",
+              "readings/s",
+              Math.max(2000, loadReadingsPerSecond)));
       results.add(
           Figure.of(
               "peak_heap_mb",

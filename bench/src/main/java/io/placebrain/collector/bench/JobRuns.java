@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongPredicate;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -28,7 +29,14 @@ final class JobRuns {
 
   /** One run's measurements. */
   record Run(
-      double rowsPerSecond, double peakHeapMb, double checkpointP99Ms, double checkpointBytes) {}
+      double rowsPerSecond,
+      double peakHeapMb,
+      double checkpointP99Ms,
+      double checkpointBytes,
+      double cpuMsPerMillionReadings) {}
+
+  /** Every tenth sensor (device × key) has a threshold, so some alerts flow during the runs. */
+  static final int SENSORS_PER_THRESHOLD = 10;
 
   private final BenchCluster cluster;
   private final BenchRows rows;
@@ -111,14 +119,17 @@ final class JobRuns {
   /** Runs the job at parallelism 2 until all {@code records × 3} readings are committed. */
   Run run(String topic, long records) throws Exception {
     long expected = records * 3;
-    double[] result = new double[1];
+    double[] result = new double[2];
     JsonNode[] checkpoints = new JsonNode[1];
     double heap;
     try (HeapWatcher watcher = new HeapWatcher()) {
       Throughput.withDatabase(
           db -> {
             StreamExecutionEnvironment env = cluster.environment(2);
-            CollectorJob.build(env, config(db, topic));
+            CollectorJobConfig config = config(db, topic);
+            publishThresholds(config, SENSORS_PER_THRESHOLD);
+            CollectorJob.build(env, config);
+            TaskCpu cpu = new TaskCpu();
             long started = System.nanoTime();
             JobClient job = env.executeAsync("bench job");
             try {
@@ -127,6 +138,7 @@ final class JobRuns {
               while (stored < expected) {
                 Thread.sleep(250);
                 stored = db.queryLong("SELECT count(*) FROM readings");
+                cpu.sample();
                 if (++polls % 12 == 0) {
                   watcher.sample(); // every 3 s: the live heap while the job runs at full speed
                 }
@@ -136,6 +148,8 @@ final class JobRuns {
                 }
               }
               result[0] = expected / ((System.nanoTime() - started) / 1e9);
+              cpu.sample();
+              result[1] = cpu.totalMs() / (expected / 1e6);
               watcher.sample();
               checkpoints[0] = cluster.checkpoints(job.getJobID());
             } finally {
@@ -153,6 +167,114 @@ final class JobRuns {
         summary
             .path("checkpointed_size")
             .path("max")
-            .asDouble(summary.path("state_size").path("max").asDouble()));
+            .asDouble(summary.path("state_size").path("max").asDouble()),
+        result[1]);
+  }
+
+  /**
+   * One record (three readings) per device of this instance's rows, with a threshold on every
+   * device's first key so every device has evaluation state; once all are committed, one bulk
+   * deletion of the first {@code deleted} devices. Returns milliseconds from publishing the
+   * deletion until none of those devices' readings is left in {@code readings} (the job's
+   * checkpoint interval is part of it: the deletion runs once everything before it is committed).
+   */
+  double bulkDeletion(String topic, int deleted) throws Exception {
+    long expected = (long) rows.devices() * 3;
+    double[] result = new double[1];
+    Throughput.withDatabase(
+        db -> {
+          StreamExecutionEnvironment env = cluster.environment(2);
+          CollectorJobConfig config = config(db, topic);
+          publishThresholds(config, BenchRows.KEYS.length);
+          CollectorJob.build(env, config);
+          JobClient job = env.executeAsync("bench bulk deletion");
+          try {
+            awaitCount(db, "SELECT count(*) FROM readings", n -> n >= expected, "readings");
+            StringBuilder ids = new StringBuilder();
+            StringBuilder list = new StringBuilder();
+            for (int d = 0; d < deleted; d++) {
+              ids.append(d == 0 ? "" : ",").append('"').append(rows.device(d)).append('"');
+              list.append(d == 0 ? "" : ",").append('\'').append(rows.device(d)).append('\'');
+            }
+            try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(
+                    Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
+                    new ByteArraySerializer(),
+                    new ByteArraySerializer())) {
+              long published = System.nanoTime();
+              producer
+                  .send(
+                      new ProducerRecord<>(
+                          config.controlTopics().devicesBulkDeleted(),
+                          UUID.randomUUID().toString().getBytes(StandardCharsets.UTF_8),
+                          ("{\"device_ids\":[" + ids + "]}").getBytes(StandardCharsets.UTF_8)))
+                  .get(30, TimeUnit.SECONDS);
+              awaitCount(
+                  db,
+                  "SELECT count(*) FROM readings WHERE device_id IN (" + list + ")",
+                  n -> n == 0,
+                  "readings of deleted devices left");
+              result[0] = (System.nanoTime() - published) / 1e6;
+            }
+          } finally {
+            job.cancel().get(1, TimeUnit.MINUTES);
+          }
+          return 0;
+        });
+    return result[0];
+  }
+
+  /** Polls {@code query} (a count) until {@code done}, for at most 5 minutes. */
+  private static void awaitCount(TestDatabase db, String query, LongPredicate done, String what)
+      throws Exception {
+    long started = System.nanoTime();
+    long value = db.queryLong(query);
+    while (!done.test(value)) {
+      if (System.nanoTime() - started > TimeUnit.MINUTES.toNanos(5)) {
+        throw new IllegalStateException(what + ": " + value + " after 5 minutes");
+      }
+      Thread.sleep(50);
+      value = db.queryLong(query);
+    }
+  }
+
+  /**
+   * Thresholds on every {@link #SENSORS_PER_THRESHOLD}th sensor of the pre-loaded telemetry, before
+   * the job starts. Temperatures cycle through 0–29.9, so the {@code max 28.5} thresholds of a few
+   * devices are crossed and left again over and over: alerts are created and resolved throughout.
+   */
+  void publishThresholds(CollectorJobConfig config, int sensorsPerThreshold) throws Exception {
+    double[] limits = {28.5, 49.5, 998.5};
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(
+            Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
+            new ByteArraySerializer(),
+            new ByteArraySerializer())) {
+      for (int d = 0; d < rows.devices(); d++) {
+        for (int k = 0; k < BenchRows.KEYS.length; k++) {
+          if ((d * BenchRows.KEYS.length + k) % sensorsPerThreshold != 0) {
+            continue;
+          }
+          String sensor = UUID.randomUUID().toString();
+          producer.send(
+              new ProducerRecord<>(
+                  config.controlTopics().thresholdCreated(),
+                  sensor.getBytes(StandardCharsets.UTF_8),
+                  ("{\"sensor_id\":\""
+                          + sensor
+                          + "\",\"device_id\":\""
+                          + rows.device(d)
+                          + "\",\"key\":\""
+                          + BenchRows.KEYS[k]
+                          + "\",\"threshold_id\":\""
+                          + UUID.randomUUID()
+                          + "\",\"threshold_type\":\"max\",\"value\":"
+                          + limits[k]
+                          + ",\"severity\":\"warning\"}")
+                      .getBytes(StandardCharsets.UTF_8)));
+        }
+      }
+      producer.flush();
+    }
   }
 }

@@ -21,6 +21,14 @@ final class Results {
     }
   }
 
+  /** The figure added under {@code key}. */
+  Figure get(String key) {
+    return figures.stream()
+        .filter(f -> f.key().equals(key))
+        .findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("No figure " + key));
+  }
+
   void print(PrintStream out, String header) {
     out.println();
     out.println(header);

@@ -23,11 +23,14 @@ import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.jdbc.JdbcConnectionOptions;
+import org.apache.flink.connector.jdbc.JdbcExactlyOnceOptions;
 import org.apache.flink.connector.jdbc.JdbcExecutionOptions;
+import org.apache.flink.connector.jdbc.JdbcStatementBuilder;
 import org.apache.flink.connector.jdbc.core.datastream.sink.JdbcSink;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyManager;
+import org.postgresql.xa.PGXADataSource;
 
 /**
  * Rows per second into {@code readings}: the raw COPY ceiling (no Flink), the COPY sink in Flink
@@ -128,7 +131,8 @@ final class Throughput {
                   .withUrl(
                       db.jdbcUrl()
                           + (db.jdbcUrl().contains("?") ? "&" : "?")
-                          + "reWriteBatchedInserts=true")
+                          + "reWriteBatchedInserts="
+                          + rewriteBatches)
                   .withDriverName("org.postgresql.Driver")
                   .withUsername(db.user());
           if (db.password() != null) {
@@ -136,18 +140,7 @@ final class Throughput {
           }
           Sink<Reading> sink =
               JdbcSink.<Reading>builder()
-                  .withQueryStatement(
-                      "INSERT INTO readings (time, device_id, key, value) VALUES (?, ?, ?, ?)",
-                      (statement, reading) -> {
-                        statement.setObject(
-                            1,
-                            OffsetDateTime.ofInstant(
-                                Instant.EPOCH.plus(reading.timeMicros, ChronoUnit.MICROS),
-                                ZoneOffset.UTC));
-                        statement.setObject(2, reading.deviceId());
-                        statement.setString(3, reading.key);
-                        statement.setDouble(4, reading.value);
-                      })
+                  .withQueryStatement(INSERT_SQL, INSERT_READING)
                   .withExecutionOptions(
                       JdbcExecutionOptions.builder()
                           .withBatchSize(5000)
@@ -157,6 +150,56 @@ final class Throughput {
           return runBounded(cluster, "jdbc " + rewriteBatches, sink, db);
         });
   }
+
+  /**
+   * flink-connector-jdbc's exactly-once sink: XA transactions through PostgreSQL's {@code
+   * PGXADataSource}, one transaction per connection (PostgreSQL cannot interleave XA transactions
+   * on a connection), batches of 5,000 INSERTs, no retries (the connector's rule for exactly-once).
+   * The fair anchor for the COPY sink's exactly-once mode; needs {@code max_prepared_transactions}.
+   */
+  double jdbcXaSink(BenchCluster cluster) throws Exception {
+    return withDatabase(
+        db -> {
+          String url = db.jdbcUrl() + (db.jdbcUrl().contains("?") ? "&" : "?");
+          String user = db.user();
+          String password = db.password();
+          Sink<Reading> sink =
+              JdbcSink.<Reading>builder()
+                  .withQueryStatement(INSERT_SQL, INSERT_READING)
+                  .withExecutionOptions(
+                      JdbcExecutionOptions.builder()
+                          .withBatchSize(5000)
+                          .withBatchIntervalMs(1000)
+                          .withMaxRetries(0)
+                          .build())
+                  .buildExactlyOnce(
+                      JdbcExactlyOnceOptions.builder().withTransactionPerConnection(true).build(),
+                      () -> {
+                        PGXADataSource source = new PGXADataSource();
+                        source.setUrl(url + "reWriteBatchedInserts=true");
+                        source.setUser(user);
+                        if (password != null) {
+                          source.setPassword(password);
+                        }
+                        return source;
+                      });
+          return runBounded(cluster, "jdbc xa", sink, db);
+        });
+  }
+
+  private static final String INSERT_SQL =
+      "INSERT INTO readings (time, device_id, key, value) VALUES (?, ?, ?, ?)";
+
+  private static final JdbcStatementBuilder<Reading> INSERT_READING =
+      (statement, reading) -> {
+        statement.setObject(
+            1,
+            OffsetDateTime.ofInstant(
+                Instant.EPOCH.plus(reading.timeMicros, ChronoUnit.MICROS), ZoneOffset.UTC));
+        statement.setObject(2, reading.deviceId());
+        statement.setString(3, reading.key);
+        statement.setDouble(4, reading.value);
+      };
 
   /**
    * Rows generated in the job (source → map → sink, one chained task); committed rows per second.

@@ -1,13 +1,17 @@
 package io.placebrain.collector.telemetry;
 
+import io.placebrain.collector.telemetry.internal.ReadingTypeInfoFactory;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.UUID;
+import org.apache.flink.api.common.typeinfo.TypeInfo;
 
 /**
  * One valid reading: a row of {@code readings} (time, device, key, value) plus the place it belongs
- * to. Ids are kept as two longs each, so Flink serialises readings as plain POJOs without Kryo.
+ * to. Ids are kept as two longs each; Flink serialises readings with a hand-written serializer
+ * ({@link io.placebrain.collector.telemetry.internal.ReadingSerializer}), not reflectively.
  */
+@TypeInfo(ReadingTypeInfoFactory.class)
 public class Reading {
 
   /** Microseconds since the epoch, the precision PostgreSQL stores. */
@@ -56,7 +60,9 @@ public class Reading {
   }
 
   public Instant time() {
-    return Instant.EPOCH.plusNanos(Math.multiplyExact(timeMicros, 1000L));
+    // Not via nanoseconds: a long of them ends in 2262, PostgreSQL's timestamps do not.
+    return Instant.ofEpochSecond(
+        Math.floorDiv(timeMicros, 1_000_000L), Math.floorMod(timeMicros, 1_000_000L) * 1000L);
   }
 
   @Override

@@ -43,7 +43,8 @@ import org.apache.flink.util.OutputTag;
  *       in violation raises nothing more. A reading older than the newest one evaluated for its
  *       sensor is stored but does not change alert state.
  *   <li>A reading is evaluated against what is known when it arrives: one that arrives before its
- *       threshold raises nothing.
+ *       threshold raises nothing. The newest evaluated time is kept only for sensors with a
+ *       threshold, so a threshold's first reading counts as one after a silence.
  *   <li>Alert ids are name-based UUIDs of threshold, device, key and the time the violation began,
  *       so a replay after a failure produces the same ids.
  *   <li>A deleted threshold resolves its active alerts, and its id is remembered so a creation read
@@ -210,6 +211,20 @@ public final class ThresholdEvaluator
       droppedForDeletedDevices.inc();
       return;
     }
+    Threshold[] thresholds =
+        context
+            .getBroadcastState(THRESHOLDS_BY_SENSOR)
+            .get(Threshold.sensorKey(device, reading.key));
+    if (thresholds == null) {
+      // Most sensors have no threshold: their readings only need the deletion check, one keyed
+      // state read and no write (the newest-reading time matters only to alert state).
+      if (deletedAt.value() != null) {
+        droppedForDeletedDevices.inc();
+        return;
+      }
+      out.collect(reading);
+      return;
+    }
     Long newest = lastEvaluatedMicros.get(reading.key);
     // The deletion marker clears the newest-reading times, so only a sensor without one can
     // belong to a device whose marker came before its broadcast deletion.
@@ -223,13 +238,6 @@ public final class ThresholdEvaluator
       return; // stored, but too old to change alert state
     }
     lastEvaluatedMicros.put(reading.key, reading.timeMicros);
-    Threshold[] thresholds =
-        context
-            .getBroadcastState(THRESHOLDS_BY_SENSOR)
-            .get(Threshold.sensorKey(device, reading.key));
-    if (thresholds == null) {
-      return;
-    }
     for (Threshold threshold : thresholds) {
       evaluate(threshold, reading, newest == null, context);
     }

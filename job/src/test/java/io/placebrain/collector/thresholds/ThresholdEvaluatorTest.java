@@ -298,6 +298,23 @@ class ThresholdEvaluatorTest {
   }
 
   @Test
+  void readingsOfSensorsWithoutThresholdsAreStoredWithoutWritingKeyedState() throws Exception {
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+
+    reading(DEVICE, "hum", 20, 1);
+    reading(OTHER_DEVICE, "temp", 31, 1);
+
+    assertThat(stored()).hasSize(2);
+    assertThat(keysWithState("last-evaluated-micros")).isEmpty();
+
+    reading(DEVICE, "temp", 20, 2);
+
+    assertThat(stored()).hasSize(3);
+    assertThat(keysWithState("last-evaluated-micros")).containsExactly(DEVICE);
+  }
+
+  @Test
   void aMarkerAheadOfItsBroadcastDeletionStillDropsTheDevicesLaterReadings() throws Exception {
     open(AlertSettings.DEFAULTS);
     threshold(MAX, DEVICE, "temp", "max", 30);
