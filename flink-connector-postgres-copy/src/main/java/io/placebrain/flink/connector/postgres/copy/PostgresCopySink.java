@@ -9,7 +9,9 @@ import io.placebrain.flink.connector.postgres.copy.writer.CopyWriterStateSeriali
 import io.placebrain.flink.connector.postgres.copy.writer.WriterContext;
 import java.io.IOException;
 import java.util.Collection;
+import java.util.function.UnaryOperator;
 import org.apache.flink.annotation.PublicEvolving;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.api.connector.sink2.CommitterInitContext;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -95,13 +97,19 @@ public final class PostgresCopySink<T>
   @Override
   public StatefulSinkWriter<T, CopyWriterState> restoreWriter(
       WriterInitContext context, Collection<CopyWriterState> recoveredState) throws IOException {
+    UnaryOperator<T> retain = element -> element;
+    if (context.isObjectReuseEnabled()) {
+      TypeSerializer<T> serializer = context.createInputSerializer();
+      retain = serializer::copy;
+    }
     return new CopySinkWriter<>(
         settings,
         encoder,
         connections,
         startupAction,
         periodicAction,
-        WriterContext.of(context).withRestoredState(recoveredState));
+        WriterContext.of(context).withRestoredState(recoveredState),
+        retain);
   }
 
   @Override

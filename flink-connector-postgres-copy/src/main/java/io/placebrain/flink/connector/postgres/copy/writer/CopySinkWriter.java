@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.connector.sink2.CommittingSinkWriter;
 import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
@@ -103,6 +104,8 @@ public final class CopySinkWriter<T>
   private final RejectedRows rejectedRows;
   private final SinkProgress progress;
 
+  private final UnaryOperator<T> retain;
+
   /** The elements behind the buffered rows, to describe a refused row; only with rejectedRows. */
   private final List<T> bufferedElements = new ArrayList<>();
 
@@ -158,6 +161,24 @@ public final class CopySinkWriter<T>
       ConnectionAction periodicAction,
       WriterContext context)
       throws IOException {
+    this(settings, encoder, connections, startupAction, periodicAction, context, e -> e);
+  }
+
+  /**
+   * @param retain how to keep an element beyond its {@link #write} call, to describe it should the
+   *     database refuse its row: a copy where Flink reuses objects (the next record would overwrite
+   *     it), the element itself otherwise
+   */
+  public CopySinkWriter(
+      CopySinkSettings settings,
+      CopyRowEncoder<T> encoder,
+      ConnectionFactory connections,
+      ConnectionAction startupAction,
+      ConnectionAction periodicAction,
+      WriterContext context,
+      UnaryOperator<T> retain)
+      throws IOException {
+    this.retain = retain;
     this.settings = settings;
     this.encoder = encoder;
     this.plainConnections = connections;
@@ -269,7 +290,7 @@ public final class CopySinkWriter<T>
     }
     encoder.encode(element, buffer);
     if (rejectedRows != null) {
-      bufferedElements.add(element);
+      bufferedElements.add(retain.apply(element));
     }
     if (buffer.rows() >= settings.maxBufferedRows()
         || buffer.sizeInBytes() >= settings.maxBufferedBytes()) {

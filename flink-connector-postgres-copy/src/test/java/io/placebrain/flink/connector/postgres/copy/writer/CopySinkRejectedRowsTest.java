@@ -10,18 +10,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.placebrain.collector.testing.FreshDatabase;
+import io.placebrain.flink.connector.postgres.copy.BinaryCopyBuffer;
+import io.placebrain.flink.connector.postgres.copy.CopyRowEncoder;
 import io.placebrain.flink.connector.postgres.copy.CopySinkSettings;
 import io.placebrain.flink.connector.postgres.copy.CopySinkTestSupport;
+import io.placebrain.flink.connector.postgres.copy.PostgresCopySink;
 import io.placebrain.flink.connector.postgres.copy.TestRow;
 import io.placebrain.flink.connector.postgres.copy.committer.CopyCommittable;
 import java.io.ByteArrayInputStream;
 import java.sql.Connection;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.OptionalLong;
 import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.streaming.runtime.tasks.TestProcessingTimeService;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.postgresql.PGConnection;
@@ -152,6 +158,71 @@ class CopySinkRejectedRowsTest {
             () -> writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers))
         .hasMessageContaining("no_such_table")
         .hasMessageContaining("row_copy bytea");
+  }
+
+  @Test
+  void aRefusedRowIsDescribedAsItWasWrittenWhereFlinkReusesObjects() throws Exception {
+    DB.get().execute("CREATE TABLE IF NOT EXISTS notes (note text CHECK (note <> 'refused'))");
+    CopySinkSettings settings =
+        PostgresCopySink.<StringBuilder>builder()
+            .setConnection(DB.get().jdbcUrl(), DB.get().user(), DB.get().password())
+            .setTable("notes")
+            .setEncoder(new NoteEncoder())
+            .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+            .setTransactionIdPrefix("notes")
+            .setFlushInterval(Duration.ofHours(1))
+            .setRejectedRowsTable("rejected_rows")
+            .build()
+            .settings();
+    // With object reuse, Flink hands the writer one object, overwritten record after record.
+    StringBuilder reused = new StringBuilder();
+    try (CopySinkWriter<StringBuilder> writer =
+        new CopySinkWriter<>(
+            settings,
+            new NoteEncoder(),
+            connections(DB.get()),
+            null,
+            null,
+            new WriterContext(
+                0,
+                1,
+                OptionalLong.empty(),
+                timers,
+                UnregisteredMetricsGroup.createSinkWriterMetricGroup()),
+            StringBuilder::new)) {
+      for (String note : new String[] {"first", "refused", "last"}) {
+        reused.setLength(0);
+        reused.append(note);
+        writer.write(reused, null);
+      }
+      writer.flush(false);
+    }
+
+    assertThat(
+            DB.get()
+                .queryLong(
+                    "SELECT count(*) FROM rejected_rows WHERE target_table = 'notes'"
+                        + " AND row_text = 'refused'"))
+        .isOne();
+  }
+
+  /** A mutable element, as Flink reuses one: a note of {@code notes (note)}. */
+  private static final class NoteEncoder implements CopyRowEncoder<StringBuilder> {
+    @Override
+    public java.util.List<String> columns() {
+      return java.util.List.of("note");
+    }
+
+    @Override
+    public void encode(StringBuilder note, BinaryCopyBuffer row) {
+      row.startRow(1);
+      row.text(note.toString());
+    }
+
+    @Override
+    public String describe(StringBuilder note) {
+      return note.toString();
+    }
   }
 
   /** One checkpoint of the writer; exactly once, its transaction of {@code rows} commits. */
