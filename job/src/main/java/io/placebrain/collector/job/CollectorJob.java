@@ -39,6 +39,8 @@ public final class CollectorJob {
   public static void main(String[] args) throws Exception {
     CollectorJobConfig config = CollectorJobConfig.from(args, System.getenv());
     LOG.info("Starting the collector job with {}", config);
+    RequiredTopics.check(
+        config.kafkaBootstrapServers(), RequiredTopics.of(config), Duration.ofSeconds(30));
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     build(env, config);
     env.execute("collector");
