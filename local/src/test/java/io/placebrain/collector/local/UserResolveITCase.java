@@ -20,6 +20,7 @@ import io.placebrain.collector.testing.mqtt.MqttRecorder;
 import io.placebrain.collector.testing.postgres.TestDatabase;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -81,7 +82,7 @@ class UserResolveITCase {
         kafka.bootstrapServers(), RequiredTopics.of(jobConfig), Duration.ofSeconds(30));
     String device = UUID.randomUUID().toString();
     String threshold = UUID.randomUUID().toString();
-    Instant start = Instant.parse("2026-03-01T00:00:00Z");
+    Instant start = Instant.now().minus(Duration.ofMinutes(30)).truncatedTo(ChronoUnit.SECONDS);
 
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     CollectorJob.build(env, jobConfig);
