@@ -113,7 +113,7 @@ final class QueryLoad {
               "mqtt.server", "");
       try (QueryService service =
           QueryService.start(QueryServiceConfig.from(new String[0], Map.of()).with(settings))) {
-        Thread.sleep(warmUp.toMillis() / 2); // the job is running and committing
+        awaitIngesting(db, rows, job);
         heap.sample();
         idleHeapMb = heap.peakMb();
         Calls calls = new Calls();
@@ -308,6 +308,19 @@ final class QueryLoad {
 
   static UUID place(int p) {
     return UUID.fromString(String.format("00000000-0000-4000-9000-%012d", p));
+  }
+
+  /** Until the job has committed some of the telemetry: the load runs while it ingests. */
+  private static void awaitIngesting(TestDatabase db, BenchRows rows, JobClient job)
+      throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+    while (ingested(db, rows) == 0) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            "The job committed no readings in 3 minutes; it is " + job.getJobStatus().get());
+      }
+      Thread.sleep(250);
+    }
   }
 
   /** Readings of the bench devices stored so far (the loaded table has other devices). */
