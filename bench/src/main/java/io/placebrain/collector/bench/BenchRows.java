@@ -32,6 +32,10 @@ final class BenchRows implements Serializable {
         ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now().minus(3, ChronoUnit.HOURS));
   }
 
+  UUID[] deviceIds() {
+    return devices.clone();
+  }
+
   Reading reading(long i) {
     return new Reading(
         startMicros + i * 1000,

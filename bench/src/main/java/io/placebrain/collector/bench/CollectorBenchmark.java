@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 
@@ -19,6 +20,9 @@ public final class CollectorBenchmark {
 
   private static final int RUNS = 3;
 
+  /** Concurrent clients of the query load, each on its own connection. */
+  private static final int LOAD_CLIENTS = 32;
+
   /** How much work each figure does. */
   private record Size(
       String name,
@@ -28,35 +32,61 @@ public final class CollectorBenchmark {
       Duration alertWindow,
       int queryDevices,
       int latestCalls,
-      int aggregateCalls) {}
+      int aggregateCalls,
+      Duration loadWarmUp,
+      Duration loadWindow) {}
 
   private static final Size FULL =
       new Size(
-          "full", 1_000_000, 666_667, Duration.ofSeconds(10), Duration.ofSeconds(10), 250, 200, 30);
+          "full",
+          1_000_000,
+          666_667,
+          Duration.ofSeconds(10),
+          Duration.ofSeconds(10),
+          250,
+          200,
+          30,
+          Duration.ofSeconds(20),
+          Duration.ofSeconds(30));
   private static final Size QUICK =
-      new Size("quick", 150_000, 100_000, Duration.ofSeconds(5), Duration.ofSeconds(3), 10, 60, 6);
+      new Size(
+          "quick",
+          150_000,
+          100_000,
+          Duration.ofSeconds(5),
+          Duration.ofSeconds(3),
+          10,
+          60,
+          6,
+          Duration.ofSeconds(6),
+          Duration.ofSeconds(5));
 
   private CollectorBenchmark() {}
 
   public static void main(String[] args) throws Exception {
     Size size = FULL;
+    boolean queriesOnly = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--quick":
           size = QUICK;
+          break;
+        case "--queries-only":
+          queriesOnly = true;
           break;
         case "--database-url":
           System.setProperty(ExternalPostgres.DATABASE_URL_PROPERTY, args[++i]);
           break;
         default:
           System.err.println(
-              "Usage: bench/run [--quick] [--database-url jdbc:postgresql://host:port/db?user=…]");
+              "Usage: bench/run [--quick] [--queries-only]"
+                  + " [--database-url jdbc:postgresql://host:port/db?user=…]");
           System.exit(2);
       }
     }
     int status = 0;
     try {
-      run(size);
+      run(size, queriesOnly);
     } catch (Exception e) {
       e.printStackTrace();
       status = 1;
@@ -66,7 +96,7 @@ public final class CollectorBenchmark {
     System.exit(status);
   }
 
-  private static void run(Size size) throws Exception {
+  private static void run(Size size, boolean queriesOnly) throws Exception {
     long began = System.nanoTime();
     String database = databaseDescription();
     String header =
@@ -81,6 +111,22 @@ public final class CollectorBenchmark {
             database);
     System.out.println(header);
     Results results = new Results();
+    if (!queriesOnly) {
+      measureIngest(size, results);
+    }
+    measureQueries(size, results);
+    results.print(System.out, header);
+    Path json = Path.of("target", "bench", "results.json");
+    results.write(json);
+    System.out.printf(
+        Locale.ROOT,
+        "%nWritten to %s; took %d s.%n",
+        json.toAbsolutePath(),
+        (System.nanoTime() - began) / 1_000_000_000);
+  }
+
+  /** Throughput of the sinks and the whole job, alert latency, heap and checkpoints. */
+  private static void measureIngest(Size size, Results results) throws Exception {
     BenchRows rows = new BenchRows(1000);
     Throughput throughput = new Throughput(rows, size.sinkRows());
 
@@ -269,10 +315,19 @@ public final class CollectorBenchmark {
               "bytes",
               Arrays.stream(normal).mapToDouble(JobRuns.Run::checkpointBytes).toArray()));
     }
+  }
 
+  /** Query latency, then the query load while the job ingests. */
+  private static void measureQueries(Size size, Results results) throws Exception {
     QueryLatency queries = new QueryLatency(size.queryDevices());
-    progress("query latency on " + queries.rows() + " rows");
-    double[][] query = queries.measure(RUNS, size.latestCalls(), size.aggregateCalls());
+    progress(
+        "query latency on "
+            + queries.rows()
+            + " rows, then "
+            + LOAD_CLIENTS
+            + " clients while the job ingests");
+    QueryLoad load = new QueryLoad(LOAD_CLIENTS, size.loadWarmUp(), size.loadWindow(), RUNS);
+    double[][] query = queries.measure(RUNS, size.latestCalls(), size.aggregateCalls(), load);
     results.add(
         Figure.of("query_latest_p99_ms", "GetLatestReadings p99 over gRPC", "ms", query[0]));
     results.add(
@@ -280,15 +335,68 @@ public final class CollectorBenchmark {
             "query_aggregate_p99_ms", "GetReadings 30 days hourly p99 over gRPC", "ms", query[1]));
     results.add(
         Figure.of("query_table_rows", "rows in readings for the queries", "rows", queries.rows()));
+    addLoadFigures(results, load);
+  }
 
-    results.print(System.out, header);
-    Path json = Path.of("target", "bench", "results.json");
-    results.write(json);
-    System.out.printf(
-        Locale.ROOT,
-        "%nWritten to %s; took %d s.%n",
-        json.toAbsolutePath(),
-        (System.nanoTime() - began) / 1_000_000_000);
+  private static void addLoadFigures(Results results, QueryLoad load) {
+    List<QueryLoad.Window> windows = load.results();
+    results.add(
+        Figure.of(
+            "query_load_calls_per_s",
+            LOAD_CLIENTS + " clients, mixed calls completed, while the job ingests",
+            "calls/s",
+            windows.stream().mapToDouble(QueryLoad.Window::callsPerSecond).toArray()));
+    String[] labels = {
+      "GetLatestReadings", "GetReadings 2 h raw", "GetReadings 24 h hourly", "GetAlerts 50 per page"
+    };
+    for (int rpc = 0; rpc < QueryLoad.RPCS.length; rpc++) {
+      int kind = rpc;
+      results.add(
+          Figure.of(
+              "query_load_" + QueryLoad.RPCS[rpc] + "_p50_ms",
+              "under load: " + labels[rpc] + " p50",
+              "ms",
+              windows.stream().mapToDouble(w -> w.p50()[kind]).toArray()));
+      results.add(
+          Figure.of(
+              "query_load_" + QueryLoad.RPCS[rpc] + "_p99_ms",
+              "under load: " + labels[rpc] + " p99",
+              "ms",
+              windows.stream().mapToDouble(w -> w.p99()[kind]).toArray()));
+    }
+    results.add(
+        Figure.of(
+            "query_load_resource_exhausted",
+            "under load: RESOURCE_EXHAUSTED answers per window",
+            "calls",
+            windows.stream().mapToDouble(QueryLoad.Window::resourceExhausted).toArray()));
+    results.add(
+        Figure.of(
+            "query_load_errors",
+            "under load: any other error per window",
+            "calls",
+            windows.stream().mapToDouble(QueryLoad.Window::errors).toArray()));
+    results.add(
+        Figure.of(
+            "query_load_ingest_rows_per_s",
+            "under load: readings committed by the job (3,000/s offered)",
+            "rows/s",
+            windows.stream().mapToDouble(QueryLoad.Window::ingestRowsPerSecond).toArray()));
+    results.add(
+        Figure.of(
+            "query_load_idle_heap_mb",
+            "live heap, whole JVM, job ingesting, service idle",
+            "MB",
+            load.idleHeapMb()));
+    results.add(
+        Figure.of(
+            "query_load_peak_heap_mb",
+            "live heap, peak, whole JVM, under query load",
+            "MB",
+            windows.stream().mapToDouble(QueryLoad.Window::liveHeapMb).toArray()));
+    if (load.firstError() != null) {
+      System.out.println("Query load: first unexpected error: " + load.firstError());
+    }
   }
 
   /** What the database is, for the header. */

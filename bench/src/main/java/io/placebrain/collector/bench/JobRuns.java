@@ -99,6 +99,7 @@ final class JobRuns {
           "kafka.threshold-deleted-topic",
           "kafka.device-deleted-topic",
           "kafka.devices-bulk-deleted-topic",
+          "kafka.alert-resolved-topic",
           "kafka.control-dead-letter-topic"
         }) {
       String name = "bench-" + key.substring("kafka.".length()) + "-" + suffix;

@@ -31,8 +31,12 @@ final class QueryLatency {
     return devices * 5L * 8640;
   }
 
-  /** p99 in ms per run: {latest runs, aggregate runs}. */
-  double[][] measure(int runs, int latestCalls, int aggregateCalls) throws Exception {
+  /**
+   * p99 in ms per run: {latest runs, aggregate runs}. Then, on the same table, {@code load} (may be
+   * null).
+   */
+  double[][] measure(int runs, int latestCalls, int aggregateCalls, QueryLoad load)
+      throws Exception {
     double[][] result = new double[2][runs];
     Throughput.withDatabase(
         db -> {
@@ -80,6 +84,9 @@ final class QueryLatency {
             } finally {
               channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             }
+          }
+          if (load != null) {
+            load.run(db, devices);
           }
           return 0;
         });

@@ -1,9 +1,10 @@
 package io.placebrain.collector.control;
 
 /**
- * A change to thresholds or devices, from the devices topics. Which fields are set depends on
- * {@link #type}: thresholds carry sensor, device, key and threshold id (and, when created, type,
- * value and severity); a deleted device carries its id (and place); a bulk deletion carries ids.
+ * A change to thresholds or devices, from the devices topics, or a user's resolve of an alert.
+ * Which fields are set depends on {@link #type}: thresholds carry sensor, device, key and threshold
+ * id (and, when created, type, value and severity); a deleted device carries its id (and place); a
+ * bulk deletion carries ids; a resolved alert carries its id, threshold id and device id.
  */
 public class ControlEvent {
 
@@ -23,6 +24,9 @@ public class ControlEvent {
   public String severity;
 
   public String[] deviceIds;
+
+  /** The alert a user resolved ({@link ControlEventType#ALERT_RESOLVED}). */
+  public String alertId;
 
   /** The Kafka record's timestamp, in milliseconds. */
   public long timestamp;
@@ -44,6 +48,7 @@ public class ControlEvent {
   @Override
   public String toString() {
     return type
+        + (alertId != null ? " alert " + alertId : "")
         + (thresholdId != null ? " threshold " + thresholdId : "")
         + (deviceId != null ? " device " + deviceId : "")
         + (key != null ? " key " + key : "");

@@ -108,6 +108,11 @@ public final class ControlEventParser {
       case DEVICES_BULK_DELETED:
         event.deviceIds = uuids(fields, "device_ids");
         break;
+      case ALERT_RESOLVED:
+        event.alertId = uuid(fields, "alert_id");
+        event.thresholdId = uuid(fields, "threshold_id");
+        event.deviceId = uuid(fields, "device_id");
+        break;
       default:
         throw new IllegalStateException("Unhandled " + type);
     }

@@ -65,6 +65,29 @@ class ControlEventParserTest {
     assertThat(events.get(3).deletedDevices()).containsExactly(DEVICE, SENSOR);
   }
 
+  @Test
+  void parsesAResolvedAlertAsTheQueryServiceWritesIt() {
+    String alert = "bbbbbbbb-0000-4000-8000-000000000001";
+    parse(
+        ControlTopics.ALERT_RESOLVED_DEFAULT,
+        new String(
+            ResolvedAlertRecord.value(alert, THRESHOLD, DEVICE, "2026-01-01T00:00:00Z"),
+            StandardCharsets.UTF_8));
+    parse(ControlTopics.ALERT_RESOLVED_DEFAULT, "{\"threshold_id\": \"" + THRESHOLD + "\"}");
+
+    assertThat(events)
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e.type).isEqualTo(ControlEventType.ALERT_RESOLVED);
+              assertThat(e.alertId).isEqualTo(alert);
+              assertThat(e.thresholdId).isEqualTo(THRESHOLD);
+              assertThat(e.deviceId).isEqualTo(DEVICE);
+              assertThat(e.deletedDevices()).isEmpty();
+            });
+    assertThat(rejected).singleElement().satisfies(d -> assertThat(d.reason).isNotNull());
+  }
+
   @ParameterizedTest
   @CsvSource(
       delimiter = '|',

@@ -42,6 +42,7 @@ public final class CollectorJob {
   public static void main(String[] args) throws Exception {
     CollectorJobConfig config = CollectorJobConfig.from(args, System.getenv());
     LOG.info("Starting the collector job with {}", config);
+    // Also names any missing topic (RequiredTopics), before anything is submitted.
     if (config.startupChecks()) {
       new StartupChecks(config, config.startupCheckTimeout()).verify();
     }

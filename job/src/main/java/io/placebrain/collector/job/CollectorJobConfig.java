@@ -37,6 +37,7 @@ public final class CollectorJobConfig implements Serializable {
     DEFAULTS.put("kafka.threshold-deleted-topic", "devices.threshold.deleted");
     DEFAULTS.put("kafka.device-deleted-topic", "devices.device.deleted");
     DEFAULTS.put("kafka.devices-bulk-deleted-topic", "devices.device.bulk-deleted");
+    DEFAULTS.put("kafka.alert-resolved-topic", ControlTopics.ALERT_RESOLVED_DEFAULT);
     DEFAULTS.put("kafka.control-dead-letter-topic", "devices.events.dlq");
     DEFAULTS.put("database.url", "jdbc:postgresql://localhost:5432/telemetry_db");
     DEFAULTS.put("database.user", "collector");
@@ -118,7 +119,8 @@ public final class CollectorJobConfig implements Serializable {
         get("kafka.threshold-created-topic"),
         get("kafka.threshold-deleted-topic"),
         get("kafka.device-deleted-topic"),
-        get("kafka.devices-bulk-deleted-topic"));
+        get("kafka.devices-bulk-deleted-topic"),
+        get("kafka.alert-resolved-topic"));
   }
 
   public String controlDeadLetterTopic() {

@@ -1,6 +1,7 @@
 package io.placebrain.collector.startup;
 
 import io.placebrain.collector.job.CollectorJobConfig;
+import io.placebrain.collector.job.RequiredTopics;
 import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.flink.connector.postgres.copy.PostgresCopySink;
 import java.io.IOException;
@@ -114,11 +115,7 @@ public final class StartupChecks {
   }
 
   private void checkKafkaTopics(List<String> problems) {
-    Set<String> required = new LinkedHashSet<>();
-    required.add(config.telemetryTopic());
-    required.add(config.deadLetterTopic());
-    required.addAll(config.controlTopics().all());
-    required.add(config.controlDeadLetterTopic());
+    Set<String> required = new LinkedHashSet<>(RequiredTopics.of(config));
     Properties properties = new Properties();
     properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrapServers());
     properties.put(AdminClientConfig.CLIENT_ID_CONFIG, "collector-startup-check");

@@ -53,6 +53,11 @@ import org.apache.flink.util.OutputTag;
  *       from {@link DeviceDeletionMarkers}); its readings still in flight are dropped, and the
  *       marker goes on down the readings path so its stored readings and alerts are deleted once
  *       everything before it is committed.
+ *   <li>An alert a user resolved (through the query service, announced on the resolved-alerts
+ *       topic) is closed without a {@code resolved} event: its sensor must leave violation before a
+ *       later violation opens a new alert. A resolve matches one alert id only, so a stale resolve
+ *       never closes a newer alert; resolved ids are remembered for the tombstone retention, so an
+ *       alert a replay re-creates after its resolve was read stays closed.
  * </ul>
  *
  * <p>Main output: readings to store (and deletion markers). Side output {@link #ALERTS}: alert
@@ -87,9 +92,22 @@ public final class ThresholdEvaluator
   public static final MapStateDescriptor<String, Long> THRESHOLD_TOMBSTONES =
       new MapStateDescriptor<>("threshold-tombstones", Types.STRING, Types.LONG);
 
+  /**
+   * Alert ids users resolved and when (processing time, ms) the resolve was read. The resolve can
+   * be read before the evaluator raises the alert (a replay re-creates it with the same id): that
+   * alert is then raised closed.
+   */
+  public static final MapStateDescriptor<String, Long> RESOLVED_BY_USERS =
+      new MapStateDescriptor<>("alerts-resolved-by-users", Types.STRING, Types.LONG);
+
   /** Every broadcast state of the evaluator, for {@code DataStream#broadcast}. */
   public static final List<MapStateDescriptor<?, ?>> BROADCAST_STATES =
-      List.of(THRESHOLDS_BY_SENSOR, SENSOR_BY_THRESHOLD, TOMBSTONES, THRESHOLD_TOMBSTONES);
+      List.of(
+          THRESHOLDS_BY_SENSOR,
+          SENSOR_BY_THRESHOLD,
+          TOMBSTONES,
+          THRESHOLD_TOMBSTONES,
+          RESOLVED_BY_USERS);
 
   private final AlertSettings settings;
 
@@ -111,6 +129,7 @@ public final class ThresholdEvaluator
   private transient Counter created;
   private transient Counter resolved;
   private transient Counter droppedForDeletedDevices;
+  private transient Counter closedByUsers;
   private transient volatile int thresholdsHeld;
   private transient volatile int tombstonesHeld;
   private transient volatile int thresholdTombstonesHeld;
@@ -153,6 +172,7 @@ public final class ThresholdEvaluator
     created = metrics.counter("alertsCreated");
     resolved = metrics.counter("alertsResolved");
     droppedForDeletedDevices = metrics.counter("readingsOfDeletedDevicesDropped");
+    closedByUsers = metrics.counter("alertsClosedByUsers");
     metrics.gauge("thresholdsHeld", () -> thresholdsHeld);
     metrics.gauge("tombstonesHeld", () -> tombstonesHeld);
     metrics.gauge("thresholdTombstonesHeld", () -> thresholdTombstonesHeld);
@@ -244,6 +264,9 @@ public final class ThresholdEvaluator
   }
 
   /**
+   * A state with an alert id but no active alert is one a user resolved: the violation goes on
+   * without an alert until the sensor leaves it.
+   *
    * @param afterSilence no reading of this sensor within the idle-sensor retention (or ever)
    */
   private void evaluate(
@@ -261,7 +284,7 @@ public final class ThresholdEvaluator
       state = new SensorAlertState();
       state.violationStartMicros = reading.timeMicros;
       state.placeId = reading.placeId().toString();
-    } else if (state.alertActive
+    } else if (state.alertId != null
         ? threshold.clearedBy(reading.value, settings.deadband())
         : !threshold.violatedBy(reading.value)) {
       if (state.alertActive) {
@@ -271,15 +294,19 @@ public final class ThresholdEvaluator
       alertStates.remove(threshold.thresholdId);
       return;
     }
-    if (!state.alertActive
+    if (state.alertId == null
         && reading.timeMicros - state.violationStartMicros
             >= settings.minDuration().toNanos() / 1000) {
-      state.alertActive = true;
       state.alertId = alertId(threshold, state.violationStartMicros);
       state.createdAtMicros = reading.timeMicros;
       state.triggerValue = reading.value;
-      context.output(ALERTS, creation(threshold, state));
-      created.inc();
+      if (context.getBroadcastState(RESOLVED_BY_USERS).contains(state.alertId)) {
+        closedByUsers.inc(); // a replay reached an alert a user already resolved: it stays closed
+      } else {
+        state.alertActive = true;
+        context.output(ALERTS, creation(threshold, state));
+        created.inc();
+      }
     }
     alertStates.put(threshold.thresholdId, state);
   }
@@ -342,6 +369,12 @@ public final class ThresholdEvaluator
           deleteDevice(device, bySensor, sensorOf, tombstones, context);
         }
         break;
+      case ALERT_RESOLVED:
+        context
+            .getBroadcastState(RESOLVED_BY_USERS)
+            .put(event.alertId, context.currentProcessingTime());
+        closeResolvedAlert(event, context);
+        break;
       default:
         throw new IllegalStateException("Unhandled control event " + event.type);
     }
@@ -350,6 +383,7 @@ public final class ThresholdEvaluator
       // Now and then rather than per event, so a burst of events costs no scan per event.
       tombstonesHeld = forgetOldTombstones(tombstones, now);
       thresholdTombstonesHeld = forgetOldTombstones(deletedThresholds, now);
+      forgetOldTombstones(context.getBroadcastState(RESOLVED_BY_USERS), now);
       nextPruneAt = now + Math.min(60_000L, settings.tombstoneRetention().toMillis() / 10);
     }
     thresholdsHeld = thresholdCount;
@@ -375,6 +409,27 @@ public final class ThresholdEvaluator
       tombstonesHeld++;
     }
     tombstones.put(device, context.currentProcessingTime());
+  }
+
+  /**
+   * Closes the active alert a user resolved, without a {@code resolved} event (the query service
+   * published it). Only the alert with this id: a resolve of an older alert of the same threshold
+   * leaves a newer one active. Visits the devices with alert state, like a threshold's deletion.
+   */
+  private void closeResolvedAlert(ControlEvent event, Context context) throws Exception {
+    context.applyToKeyedState(
+        alertStateDescriptor,
+        (device, states) -> {
+          if (!device.equals(event.deviceId)) {
+            return;
+          }
+          SensorAlertState state = states.get(event.thresholdId);
+          if (state != null && state.alertActive && event.alertId.equals(state.alertId)) {
+            state.alertActive = false;
+            states.put(event.thresholdId, state);
+            closedByUsers.inc();
+          }
+        });
   }
 
   private void resolveEverywhere(Threshold threshold, long atMicros, Context context)

@@ -27,6 +27,7 @@ final class JobHarness {
   final String thresholdDeletedTopic = telemetryTopic + ".threshold.deleted";
   final String deviceDeletedTopic = telemetryTopic + ".device.deleted";
   final String devicesBulkDeletedTopic = telemetryTopic + ".device.bulk-deleted";
+  final String alertResolvedTopic = telemetryTopic + ".alerts.resolved";
   final String controlDeadLetterTopic = telemetryTopic + ".devices.dlq";
   final CollectorJobConfig config;
 
@@ -40,6 +41,7 @@ final class JobHarness {
             thresholdDeletedTopic,
             deviceDeletedTopic,
             devicesBulkDeletedTopic,
+            alertResolvedTopic,
             controlDeadLetterTopic)) {
       kafka.createTopic(topic, 1);
     }
@@ -51,6 +53,7 @@ final class JobHarness {
             "kafka.threshold-deleted-topic", thresholdDeletedTopic,
             "kafka.device-deleted-topic", deviceDeletedTopic,
             "kafka.devices-bulk-deleted-topic", devicesBulkDeletedTopic,
+            "kafka.alert-resolved-topic", alertResolvedTopic,
             "kafka.control-dead-letter-topic", controlDeadLetterTopic,
             "mqtt.server", TestServices.mqtt().serverUri(),
             "mqtt.version", "5",

@@ -40,6 +40,14 @@ class EvaluatorSnapshotFixture {
 
   static final String RESOURCE = "/io/placebrain/collector/thresholds/evaluator-56b151c.snapshot";
 
+  /**
+   * The same scenario written by the evaluator of commit c5307f2 (threshold tombstones, alert state
+   * without a TTL), the version before user resolves reached the job; written by {@link
+   * #writeC5307f2()} with {@code -Dcollector.write-fixture=c5307f2}.
+   */
+  static final String RESOURCE_C5307F2 =
+      "/io/placebrain/collector/thresholds/evaluator-c5307f2.snapshot";
+
   static final String PLACE = "6f1c7a3e-4b8d-4e8a-9c1d-2f3a4b5c6d7e";
   static final String SENSOR = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
 
@@ -74,11 +82,30 @@ class EvaluatorSnapshotFixture {
           ThresholdEvaluator.SENSOR_BY_THRESHOLD,
           ThresholdEvaluator.TOMBSTONES);
 
+  /** The broadcast states of the job of commit c5307f2. */
+  static final List<MapStateDescriptor<?, ?>> BROADCAST_STATES_C5307F2 =
+      List.of(
+          ThresholdEvaluator.THRESHOLDS_BY_SENSOR,
+          ThresholdEvaluator.SENSOR_BY_THRESHOLD,
+          ThresholdEvaluator.TOMBSTONES,
+          ThresholdEvaluator.THRESHOLD_TOMBSTONES);
+
   @Test
   @EnabledIfSystemProperty(named = "collector.write-fixture", matches = "true")
   void write() throws Exception {
+    write(BROADCAST_STATES_56B151C, RESOURCE);
+  }
+
+  @Test
+  @EnabledIfSystemProperty(named = "collector.write-fixture", matches = "c5307f2")
+  void writeC5307f2() throws Exception {
+    write(BROADCAST_STATES_C5307F2, RESOURCE_C5307F2);
+  }
+
+  private static void write(List<MapStateDescriptor<?, ?>> broadcastStates, String resource)
+      throws Exception {
     try (KeyedBroadcastOperatorTestHarness<String, Reading, ControlEvent, Reading> harness =
-        harness(SETTINGS, BROADCAST_STATES_56B151C)) {
+        harness(SETTINGS, broadcastStates)) {
       harness.setStateBackend(new EmbeddedRocksDBStateBackend()); // the production backend
       harness.setProcessingTime(WRITTEN_AT_MS);
       harness.setStateTtlProcessingTime(WRITTEN_AT_MS);
@@ -110,7 +137,7 @@ class EvaluatorSnapshotFixture {
               .getJobManagerOwnedState();
       Path target =
           Path.of(System.getProperty("collector.fixture-dir", "src/test/resources"))
-              .resolve(RESOURCE.substring(1));
+              .resolve(resource.substring(1));
       Files.createDirectories(target.getParent());
       OperatorSnapshotUtil.writeStateHandle(snapshot, target.toString());
     }
@@ -118,8 +145,12 @@ class EvaluatorSnapshotFixture {
 
   /** The snapshot, as a restore would read it. */
   static OperatorSubtaskState read() throws Exception {
+    return read(RESOURCE);
+  }
+
+  static OperatorSubtaskState read(String resource) throws Exception {
     return OperatorSnapshotUtil.readStateHandle(
-        Path.of(EvaluatorSnapshotFixture.class.getResource(RESOURCE).toURI()).toString());
+        Path.of(EvaluatorSnapshotFixture.class.getResource(resource).toURI()).toString());
   }
 
   static KeyedBroadcastOperatorTestHarness<String, Reading, ControlEvent, Reading> harness(

@@ -115,6 +115,94 @@ class ThresholdEvaluatorTest {
   }
 
   @Test
+  void aUserResolveClosesTheAlertWithoutASecondResolvedAndALaterViolationOpensANewOne()
+      throws Exception {
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    reading(DEVICE, "temp", 31, 1);
+    String first = alerts().get(0).id;
+
+    resolvedByUser(first, MAX, DEVICE);
+    reading(DEVICE, "temp", 35, 2); // still in violation: no new alert yet
+    reading(DEVICE, "temp", 20, 3); // leaves it: no second "resolved"
+    reading(DEVICE, "temp", 32, 4); // a new violation: a new alert
+
+    List<AlertEvent> alerts = alerts();
+    assertThat(alerts).extracting(a -> a.eventType).containsExactly("created", "created");
+    assertThat(alerts.get(1).id).isNotEqualTo(first);
+    assertThat(alerts.get(1).createdAtMicros).isEqualTo(micros(4));
+  }
+
+  @Test
+  void aStaleResolveOfAnOlderAlertLeavesTheNewerOneActive() throws Exception {
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    reading(DEVICE, "temp", 31, 1);
+    reading(DEVICE, "temp", 20, 2);
+    reading(DEVICE, "temp", 32, 3);
+    String older = alerts().get(0).id;
+
+    resolvedByUser(older, MAX, DEVICE);
+    reading(DEVICE, "temp", 20, 4);
+
+    List<AlertEvent> alerts = alerts();
+    assertThat(alerts)
+        .extracting(a -> a.eventType)
+        .containsExactly("created", "resolved", "created", "resolved");
+    assertThat(alerts.get(3).id).isEqualTo(alerts.get(2).id).isNotEqualTo(older);
+  }
+
+  @Test
+  void aResolveReadBeforeAReplayReachesItsAlertKeepsThatAlertClosed() throws Exception {
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    reading(DEVICE, "temp", 31, 1);
+    String resolved = alerts().get(0).id;
+    harness.close();
+
+    // A start without state: the control topics are read first, then telemetry is replayed.
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    resolvedByUser(resolved, MAX, DEVICE);
+    reading(DEVICE, "temp", 31, 1);
+    reading(DEVICE, "temp", 20, 2);
+    reading(DEVICE, "temp", 33, 3);
+
+    List<AlertEvent> alerts = alerts();
+    assertThat(alerts).extracting(a -> a.eventType).containsExactly("created");
+    assertThat(alerts.get(0).id).isNotEqualTo(resolved);
+    assertThat(alerts.get(0).createdAtMicros).isEqualTo(micros(3));
+  }
+
+  @Test
+  void aResolveOfAnotherDevicesAlertOrAnUnknownAlertChangesNothing() throws Exception {
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    reading(DEVICE, "temp", 31, 1);
+    String active = alerts().get(0).id;
+
+    resolvedByUser(active, MAX, OTHER_DEVICE);
+    resolvedByUser(UUID.randomUUID().toString(), MAX, DEVICE);
+    reading(DEVICE, "temp", 20, 2);
+
+    assertThat(alerts()).extracting(a -> a.eventType).containsExactly("created", "resolved");
+  }
+
+  @Test
+  void aUserResolvedAlertStaysClosedWhenItsThresholdIsDeleted() throws Exception {
+    open(AlertSettings.DEFAULTS);
+    threshold(MAX, DEVICE, "temp", "max", 30);
+    reading(DEVICE, "temp", 31, 1);
+    resolvedByUser(alerts().get(0).id, MAX, DEVICE);
+
+    harness.processBroadcastElement(
+        thresholdEvent(ControlEventType.THRESHOLD_DELETED, MAX, DEVICE, "temp"), 0);
+
+    assertThat(alerts()).extracting(a -> a.eventType).containsExactly("created");
+    assertThat(keysWithState("alert-state-by-threshold")).isEmpty();
+  }
+
+  @Test
   void olderReadingsAreStoredButDoNotFlipState() throws Exception {
     open(AlertSettings.DEFAULTS);
     threshold(MAX, DEVICE, "temp", "max", 30);
@@ -573,6 +661,16 @@ class ThresholdEvaluatorTest {
     event.thresholdType = type;
     event.value = value;
     event.severity = "critical";
+    harness.processBroadcastElement(event, 0);
+  }
+
+  /** A user's resolve, as the query service announces it. */
+  private void resolvedByUser(String alertId, String thresholdId, String device) throws Exception {
+    ControlEvent event = new ControlEvent();
+    event.type = ControlEventType.ALERT_RESOLVED;
+    event.alertId = alertId;
+    event.thresholdId = thresholdId;
+    event.deviceId = device;
     harness.processBroadcastElement(event, 0);
   }
 

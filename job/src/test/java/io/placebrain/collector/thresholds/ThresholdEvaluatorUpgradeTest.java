@@ -28,11 +28,11 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The evaluator restores a snapshot written by an earlier version ({@link
- * EvaluatorSnapshotFixture}) with its thresholds, tombstones and alert state intact, on the heap
+ * The evaluator restores snapshots written by earlier versions ({@link EvaluatorSnapshotFixture}:
+ * commits 56b151c and c5307f2) with its thresholds, tombstones and alert state intact, on the heap
  * and on the RocksDB state backend (the production one), so a savepoint taken before an upgrade
  * restores after it.
  */
@@ -48,10 +48,10 @@ class ThresholdEvaluatorUpgradeTest {
   }
 
   @ParameterizedTest
-  @ValueSource(booleans = {false, true})
-  void snapshotOfCommit56b151cRestoresWithThresholdsTombstonesAndAlerts(boolean rocksDb)
-      throws Exception {
-    restore(rocksDb, Duration.ofHours(1));
+  @CsvSource({"false, 56b151c", "true, 56b151c", "false, c5307f2", "true, c5307f2"})
+  void snapshotOfAnEarlierVersionRestoresWithThresholdsTombstonesAndAlerts(
+      boolean rocksDb, String version) throws Exception {
+    restore(rocksDb, Duration.ofHours(1), version);
 
     assertThat(keys(harness.getBroadcastState(ThresholdEvaluator.SENSOR_BY_THRESHOLD).entries()))
         .containsExactlyInAnyOrder(MAX, MIN, HUM)
@@ -64,6 +64,13 @@ class ThresholdEvaluatorUpgradeTest {
         .containsExactlyInAnyOrder(MAX, MIN);
     assertThat(harness.getBroadcastState(ThresholdEvaluator.TOMBSTONES).get(DELETED_DEVICE))
         .isEqualTo(WRITTEN_AT_MS);
+    if ("c5307f2".equals(version)) {
+      assertThat(
+              harness
+                  .getBroadcastState(ThresholdEvaluator.THRESHOLD_TOMBSTONES)
+                  .get(DELETED_THRESHOLD))
+          .isEqualTo(WRITTEN_AT_MS);
+    }
 
     harness.processElement(reading(DELETED_DEVICE, "temp", 50, 80), 0); // dropped: tombstone
     harness.processElement(reading(DEVICE, "temp", 20, 50), 0); // older than the newest: ignored
@@ -87,11 +94,11 @@ class ThresholdEvaluatorUpgradeTest {
   }
 
   @ParameterizedTest
-  @ValueSource(booleans = {false, true})
-  void anActiveAlertRestoredFromCommit56b151cOutlivesTheIdleSensorRetention(boolean rocksDb)
-      throws Exception {
-    // The snapshot's job kept alert state 30 days after a sensor's last reading.
-    restore(rocksDb, Duration.ofDays(45));
+  @CsvSource({"false, 56b151c", "true, 56b151c", "false, c5307f2", "true, c5307f2"})
+  void anActiveAlertRestoredFromAnEarlierVersionOutlivesTheIdleSensorRetention(
+      boolean rocksDb, String version) throws Exception {
+    // The 56b151c job kept alert state 30 days after a sensor's last reading.
+    restore(rocksDb, Duration.ofDays(45), version);
 
     harness.processElement(reading(DEVICE, "temp", 40, 200), 0); // still in violation
     harness.processElement(reading(DEVICE, "temp", 25, 300), 0);
@@ -107,9 +114,10 @@ class ThresholdEvaluatorUpgradeTest {
   }
 
   @ParameterizedTest
-  @ValueSource(booleans = {false, true})
-  void aSavepointOfTheUpgradedEvaluatorRestoresAgain(boolean rocksDb) throws Exception {
-    restore(rocksDb, Duration.ofHours(1));
+  @CsvSource({"false, 56b151c", "true, 56b151c", "false, c5307f2", "true, c5307f2"})
+  void aSavepointOfTheUpgradedEvaluatorRestoresAgain(boolean rocksDb, String version)
+      throws Exception {
+    restore(rocksDb, Duration.ofHours(1), version);
     harness.processBroadcastElement(
         EvaluatorSnapshotFixture.event(
             io.placebrain.collector.control.ControlEventType.THRESHOLD_DELETED,
@@ -146,7 +154,7 @@ class ThresholdEvaluatorUpgradeTest {
             });
   }
 
-  private void restore(boolean rocksDb, Duration after) throws Exception {
+  private void restore(boolean rocksDb, Duration after, String version) throws Exception {
     harness = EvaluatorSnapshotFixture.harness(SETTINGS, ThresholdEvaluator.BROADCAST_STATES);
     if (rocksDb) {
       harness.setStateBackend(new EmbeddedRocksDBStateBackend());
@@ -154,7 +162,11 @@ class ThresholdEvaluatorUpgradeTest {
     long now = WRITTEN_AT_MS + after.toMillis();
     harness.setProcessingTime(now);
     harness.setStateTtlProcessingTime(now);
-    harness.initializeState(EvaluatorSnapshotFixture.read());
+    harness.initializeState(
+        EvaluatorSnapshotFixture.read(
+            "c5307f2".equals(version)
+                ? EvaluatorSnapshotFixture.RESOURCE_C5307F2
+                : EvaluatorSnapshotFixture.RESOURCE));
     harness.open();
   }
 

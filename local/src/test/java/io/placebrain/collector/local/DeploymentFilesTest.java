@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.placebrain.collector.config.Settings;
 import io.placebrain.collector.job.CollectorJobConfig;
+import io.placebrain.collector.job.RequiredTopics;
 import io.placebrain.collector.query.QueryServiceConfig;
 import java.io.Reader;
 import java.lang.reflect.Field;
@@ -193,6 +194,26 @@ class DeploymentFilesTest {
             "query-service",
             "prometheus",
             "grafana");
+  }
+
+  @Test
+  void composeCreatesEveryTopicOfTheJobTheControlTopicsCompacted() throws Exception {
+    StringBuilder script = new StringBuilder();
+    compose()
+        .get("services")
+        .get("kafka-init")
+        .get("command")
+        .forEach(part -> script.append(part.asText()).append('\n'));
+    CollectorJobConfig defaults = CollectorJobConfig.from(new String[0], Map.of());
+    for (String topic : RequiredTopics.of(defaults)) {
+      assertThat(script).as("kafka-init creates " + topic).contains(topic);
+    }
+    Matcher loop = Pattern.compile("for t in ([^;]+); do").matcher(script);
+    assertThat(loop.find()).as("the compacted topics' loop").isTrue();
+    assertThat(loop.group(1).trim().split("\\s+"))
+        .containsExactlyInAnyOrderElementsOf(defaults.controlTopics().all());
+    assertThat(script)
+        .contains("create --topic \"$$t\" --partitions 1 --config cleanup.policy=compact");
   }
 
   @Test

@@ -19,6 +19,7 @@ import io.placebrain.collector.query.alerts.AlertEventPublisher;
 import io.placebrain.collector.query.alerts.AlertOutbox;
 import io.placebrain.collector.query.alerts.AlertResolver;
 import io.placebrain.collector.query.alerts.AlertsStore;
+import io.placebrain.collector.query.alerts.ResolvedAlertProducer;
 import io.placebrain.collector.query.auth.AccessControl;
 import io.placebrain.collector.query.deletion.DeviceDeleter;
 import io.placebrain.collector.query.deletion.DeviceDeletionListener;
@@ -46,7 +47,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The gRPC query service: {@code collector.CollectorService} with health checking and server
- * reflection, the device-deletion listener, and the MQTT publisher for resolved alerts.
+ * reflection, the device-deletion listener, and the publishers of users' resolves (MQTT events, and
+ * the resolved-alerts topic the job reads).
  */
 public final class QueryService implements AutoCloseable {
 
@@ -64,6 +66,8 @@ public final class QueryService implements AutoCloseable {
   private final HeavyQueries heavy;
   private final DeviceDeleter deleter;
   private final AlertOutbox outbox;
+  private final ResolvedAlertProducer resolvedProducer;
+  private final AlertOutbox resolvedOutbox;
 
   private QueryService(
       QueryServiceConfig config,
@@ -76,7 +80,9 @@ public final class QueryService implements AutoCloseable {
       Server server,
       HeavyQueries heavy,
       DeviceDeleter deleter,
-      AlertOutbox outbox) {
+      AlertOutbox outbox,
+      ResolvedAlertProducer resolvedProducer,
+      AlertOutbox resolvedOutbox) {
     this.config = config;
     this.database = database;
     this.publisher = publisher;
@@ -88,6 +94,8 @@ public final class QueryService implements AutoCloseable {
     this.heavy = heavy;
     this.deleter = deleter;
     this.outbox = outbox;
+    this.resolvedProducer = resolvedProducer;
+    this.resolvedOutbox = resolvedOutbox;
   }
 
   public static void main(String[] args) throws Exception {
@@ -140,7 +148,15 @@ public final class QueryService implements AutoCloseable {
             mqtt == null ? "(none)" : mqtt.serverUri(),
             config.mqttAckTimeout());
     AlertsStore alerts = new AlertsStore();
-    AlertOutbox outbox = new AlertOutbox(pool, publisher);
+    AlertOutbox outbox =
+        new AlertOutbox(pool, CollectorSchema.ALERT_EVENTS_OUTBOX, false, publisher);
+    ResolvedAlertProducer resolvedProducer =
+        new ResolvedAlertProducer(
+            config.kafkaBootstrapServers(),
+            config.kafkaGroupId() + "-resolves",
+            config.mqttAckTimeout());
+    AlertOutbox resolvedOutbox =
+        new AlertOutbox(pool, CollectorSchema.ALERT_RESOLVED_OUTBOX, true, resolvedProducer);
     HeavyQueries heavy =
         new HeavyQueries(
             config.maxConcurrentQueries(), config.maxQueuedQueries(), config.queryTimeout());
@@ -152,7 +168,13 @@ public final class QueryService implements AutoCloseable {
             heavy,
             new ReadingsQueries(mode),
             alerts,
-            new AlertResolver(database, alerts, outbox, config.mqttAckTimeout()),
+            new AlertResolver(
+                database,
+                alerts,
+                outbox,
+                resolvedOutbox,
+                config.alertResolvedTopic(),
+                config.mqttAckTimeout()),
             deleter,
             config.deletionRpcBudget());
 
@@ -182,6 +204,7 @@ public final class QueryService implements AutoCloseable {
       callExecutor.shutdownNow();
       deleter.close();
       publisher.close();
+      resolvedProducer.close();
       pool.close();
       if (isPortTaken(e)) {
         throw new IOException(
@@ -207,6 +230,7 @@ public final class QueryService implements AutoCloseable {
     }
 
     outbox.start();
+    resolvedOutbox.start();
     ScheduledExecutorService healthChecks =
         Executors.newSingleThreadScheduledExecutor(threads("health-check"));
     health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
@@ -244,7 +268,9 @@ public final class QueryService implements AutoCloseable {
         server,
         heavy,
         deleter,
-        outbox);
+        outbox,
+        resolvedProducer,
+        resolvedOutbox);
   }
 
   private static boolean isPortTaken(Throwable error) {
@@ -314,9 +340,9 @@ public final class QueryService implements AutoCloseable {
     while (true) {
       try (Connection connection = pool.getConnection()) {
         connection.setAutoCommit(true);
-        StorageMode mode = CollectorSchema.migrate(connection, config.schemaSettings());
-        AlertOutbox.migrate(connection);
-        return mode;
+        // The outbox tables are the schema's: a database an earlier service created them in
+        // already has the MQTT one, of the same shape.
+        return CollectorSchema.migrate(connection, config.schemaSettings());
       } catch (SQLException e) {
         LOG.warn(
             "Database {} not ready ({}); retrying in {} ms",
@@ -376,7 +402,9 @@ public final class QueryService implements AutoCloseable {
     callExecutor.shutdownNow();
     deleter.close();
     outbox.close();
+    resolvedOutbox.close();
     publisher.close();
+    resolvedProducer.close();
     database.close();
     LOG.info("Query service stopped");
   }

@@ -62,6 +62,7 @@ public final class QueryServiceConfig {
     DEFAULTS.put("kafka.group-id", "collector-query-service");
     DEFAULTS.put("kafka.device-deleted-topic", "devices.device.deleted");
     DEFAULTS.put("kafka.devices-bulk-deleted-topic", "devices.device.bulk-deleted");
+    DEFAULTS.put("kafka.alert-resolved-topic", ControlTopics.ALERT_RESOLVED_DEFAULT);
     DEFAULTS.put("mqtt.server", "tcp://localhost:1883");
     DEFAULTS.put("mqtt.client-id", "collector-query");
     DEFAULTS.put("mqtt.username", "");
@@ -392,7 +393,13 @@ public final class QueryServiceConfig {
         ControlTopics.DEFAULTS.thresholdCreated(),
         ControlTopics.DEFAULTS.thresholdDeleted(),
         settings.get("kafka.device-deleted-topic"),
-        settings.get("kafka.devices-bulk-deleted-topic"));
+        settings.get("kafka.devices-bulk-deleted-topic"),
+        alertResolvedTopic());
+  }
+
+  /** Where a user's resolve is announced to the job (compacted; see README "Topics"). */
+  public String alertResolvedTopic() {
+    return settings.get("kafka.alert-resolved-topic");
   }
 
   /** Null when {@code mqtt.server} is empty: resolving then publishes nothing. */

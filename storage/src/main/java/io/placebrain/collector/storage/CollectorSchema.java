@@ -32,6 +32,19 @@ public final class CollectorSchema {
   /** Which job last committed readings under each transaction prefix and subtask. */
   public static final String SINK_PROGRESS = "sink_progress";
 
+  /**
+   * The query service's outbox of alert events to publish on MQTT once a user's resolve committed.
+   * Versions before this one had the service create it; its shape is unchanged.
+   */
+  public static final String ALERT_EVENTS_OUTBOX = "alert_events_outbox";
+
+  /**
+   * The query service's outbox of resolves to announce to the job on Kafka. A table of its own, so
+   * a service of an earlier version draining {@link #ALERT_EVENTS_OUTBOX} never takes these rows
+   * for MQTT events.
+   */
+  public static final String ALERT_RESOLVED_OUTBOX = "alert_resolved_outbox";
+
   /** The alerts sink's upsert procedure; see {@link #createAlertsUpsert}. */
   public static final String ALERTS_UPSERT = "collector_upsert_alert_v2";
 
@@ -59,6 +72,8 @@ public final class CollectorSchema {
       createAlerts(statement);
       createRejectedRows(statement);
       createSinkProgress(statement);
+      createOutbox(statement, ALERT_EVENTS_OUTBOX, "");
+      createOutbox(statement, ALERT_RESOLVED_OUTBOX, " message_key bytea NOT NULL,");
       createAlertsUpsert(statement);
       StorageMode mode = createReadings(connection, statement, settings);
       connection.commit();
@@ -119,6 +134,22 @@ public final class CollectorSchema {
     // Counting unresolved alerts per place reads only the active ones.
     createIndexIfMissing(
         statement, "alerts_place_active_idx", "alerts (place_id) WHERE status = 'active'");
+  }
+
+  /**
+   * An outbox: events written in the transaction that decided them, published in {@code seq} order
+   * after it committed, then deleted.
+   */
+  private static void createOutbox(Statement statement, String table, String extraColumns)
+      throws SQLException {
+    if (!exists(statement, table)) {
+      statement.execute(
+          "CREATE TABLE "
+              + table
+              + " (seq bigserial PRIMARY KEY, alert_id uuid NOT NULL, topic text NOT NULL,"
+              + extraColumns
+              + " payload bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now())");
+    }
   }
 
   /**

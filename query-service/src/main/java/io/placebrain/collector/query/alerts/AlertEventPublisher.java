@@ -16,7 +16,7 @@ import java.util.concurrent.TimeoutException;
  * Publishes alert events on {@code placebrain/{place_id}/alerts} exactly as the job does, and waits
  * for the broker's acknowledgement so the caller knows the event went out.
  */
-public final class AlertEventPublisher implements AutoCloseable {
+public final class AlertEventPublisher implements AlertOutbox.Channel, AutoCloseable {
 
   private final MqttPublisher publisher;
   private final String server;
@@ -33,6 +33,7 @@ public final class AlertEventPublisher implements AutoCloseable {
   }
 
   /** Whether MQTT is on; off, resolving publishes nothing. */
+  @Override
   public boolean isEnabled() {
     return publisher != null;
   }
@@ -42,7 +43,13 @@ public final class AlertEventPublisher implements AutoCloseable {
     publish(AlertJson.topic(event), AlertJson.toJson(event));
   }
 
-  /** The same for an event already rendered, e.g. from the outbox. */
+  /** An event from the outbox (MQTT messages have no key). */
+  @Override
+  public void publish(String topic, byte[] key, byte[] payload) throws StatusException {
+    publish(topic, payload);
+  }
+
+  /** The same for an event already rendered. */
   public void publish(String topic, byte[] payload) throws StatusException {
     if (publisher == null) {
       return;

@@ -1,8 +1,5 @@
 package io.placebrain.collector.query.alerts;
 
-import io.grpc.StatusException;
-import io.placebrain.collector.alerts.AlertEvent;
-import io.placebrain.collector.alerts.AlertJson;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -13,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -24,53 +22,58 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A transactional outbox for the events a user's resolve publishes. The event is written in the
+ * A transactional outbox for what a user's resolve publishes: the MQTT event, and the resolve
+ * announced to the job on Kafka (one outbox, table and drainer each). A message is written in the
  * same transaction as the resolved row, so either both exist or neither; a drainer thread then
- * publishes it (QoS 1) and deletes it once the broker acknowledged. The table and MQTT therefore
+ * publishes it and deletes it once the broker acknowledged. The table and the broker therefore
  * cannot disagree for longer than the broker is unreachable: a broker outage, a timeout or a crash
- * of the service between commit and publish only delays the event (the next drainer, after a
+ * of the service between commit and publish only delays the message (the next drainer, after a
  * restart, publishes what is left). Delivery is at least once, with the alert's id for consumers to
  * drop a duplicate. Several service instances may drain the same table: rows are claimed with
- * {@code SKIP LOCKED}.
+ * {@code SKIP LOCKED}. The tables belong to the schema ({@code CollectorSchema}).
  */
 public final class AlertOutbox implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(AlertOutbox.class);
 
-  /** The outbox table, owned by the query service and created by it on start. */
-  public static final String TABLE = "alert_events_outbox";
+  /** Where an outbox's messages go. */
+  public interface Channel {
+
+    /** Whether this channel is configured; off, nothing is queued for it. */
+    boolean isEnabled();
+
+    /** Returns once the broker acknowledged; throws otherwise. {@code key} may be null. */
+    void publish(String topic, byte[] key, byte[] payload) throws Exception;
+  }
 
   private static final int BATCH = 50;
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
 
   private final DataSource pool;
-  private final AlertEventPublisher publisher;
+  private final String table;
+  private final boolean keyed;
+  private final Channel channel;
   private final Semaphore wakeUp = new Semaphore(0);
   private final Map<Long, CompletableFuture<Void>> waiting = new ConcurrentHashMap<>();
   private final Thread thread;
   private volatile boolean running = true;
 
-  public AlertOutbox(DataSource pool, AlertEventPublisher publisher) {
+  /**
+   * @param table one of the schema's outbox tables
+   * @param keyed whether the table has a {@code message_key} column (Kafka)
+   */
+  public AlertOutbox(DataSource pool, String table, boolean keyed, Channel channel) {
     this.pool = pool;
-    this.publisher = publisher;
-    this.thread = new Thread(this::drain, "alert-outbox");
+    this.table = table;
+    this.keyed = keyed;
+    this.channel = channel;
+    this.thread = new Thread(this::drain, "outbox-" + table);
     this.thread.setDaemon(true);
   }
 
-  /** Creates the table when missing; idempotent. */
-  public static void migrate(Connection connection) throws SQLException {
-    try (Statement statement = connection.createStatement()) {
-      statement.execute(
-          "CREATE TABLE IF NOT EXISTS "
-              + TABLE
-              + " (seq bigserial PRIMARY KEY, alert_id uuid NOT NULL, topic text NOT NULL,"
-              + " payload bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now())");
-    }
-  }
-
-  /** Whether events are published at all (MQTT on). */
+  /** Whether messages are published at all (their broker configured). */
   public boolean isEnabled() {
-    return publisher.isEnabled();
+    return channel.isEnabled();
   }
 
   public void start() {
@@ -79,16 +82,23 @@ public final class AlertOutbox implements AutoCloseable {
     }
   }
 
-  /** Adds the event in the caller's transaction; returns its sequence number. */
-  public long add(Connection connection, AlertEvent event) throws SQLException {
+  /** Adds a message in the caller's transaction; returns its sequence number. */
+  public long add(Connection connection, UUID alertId, String topic, byte[] key, byte[] payload)
+      throws SQLException {
     try (PreparedStatement statement =
         connection.prepareStatement(
             "INSERT INTO "
-                + TABLE
-                + " (alert_id, topic, payload) VALUES (?, ?, ?) RETURNING seq")) {
-      statement.setObject(1, java.util.UUID.fromString(event.id));
-      statement.setString(2, AlertJson.topic(event));
-      statement.setBytes(3, AlertJson.toJson(event));
+                + table
+                + (keyed
+                    ? " (alert_id, topic, payload, message_key) VALUES (?, ?, ?, ?)"
+                    : " (alert_id, topic, payload) VALUES (?, ?, ?)")
+                + " RETURNING seq")) {
+      statement.setObject(1, alertId);
+      statement.setString(2, topic);
+      statement.setBytes(3, payload);
+      if (keyed) {
+        statement.setBytes(4, key);
+      }
       try (ResultSet row = statement.executeQuery()) {
         row.next();
         return row.getLong(1);
@@ -124,7 +134,7 @@ public final class AlertOutbox implements AutoCloseable {
   public long queued() throws SQLException {
     try (Connection connection = pool.getConnection();
         Statement statement = connection.createStatement();
-        ResultSet row = statement.executeQuery("SELECT count(*) FROM " + TABLE)) {
+        ResultSet row = statement.executeQuery("SELECT count(*) FROM " + table)) {
       row.next();
       long count = row.getLong(1);
       connection.commit();
@@ -135,7 +145,7 @@ public final class AlertOutbox implements AutoCloseable {
   private boolean isQueued(long seq) throws SQLException {
     try (Connection connection = pool.getConnection();
         PreparedStatement statement =
-            connection.prepareStatement("SELECT 1 FROM " + TABLE + " WHERE seq = ?")) {
+            connection.prepareStatement("SELECT 1 FROM " + table + " WHERE seq = ?")) {
       statement.setLong(1, seq);
       try (ResultSet row = statement.executeQuery()) {
         boolean queued = row.next();
@@ -164,7 +174,8 @@ public final class AlertOutbox implements AutoCloseable {
           return;
         }
         LOG.warn(
-            "Publishing queued alert events failed ({}); retrying in {} ms",
+            "Publishing queued messages of {} failed ({}); retrying in {} ms",
+            table,
             e.getMessage(),
             backoff.toMillis());
         try {
@@ -182,7 +193,7 @@ public final class AlertOutbox implements AutoCloseable {
   }
 
   /** Publishes one batch in seq order; returns whether it was full (more may be waiting). */
-  private boolean drainBatch() throws SQLException, StatusException {
+  private boolean drainBatch() throws Exception {
     try (Connection connection = pool.getConnection()) {
       connection.setAutoCommit(false);
       List<Long> published = new ArrayList<>();
@@ -190,20 +201,28 @@ public final class AlertOutbox implements AutoCloseable {
       try {
         try (PreparedStatement select =
                 connection.prepareStatement(
-                    "SELECT seq, topic, payload FROM "
-                        + TABLE
+                    "SELECT seq, topic, payload"
+                        + (keyed ? ", message_key" : "")
+                        + " FROM "
+                        + table
                         + " ORDER BY seq LIMIT "
                         + BATCH
                         + " FOR UPDATE SKIP LOCKED");
             ResultSet rows = select.executeQuery()) {
-          List<Object[]> events = new ArrayList<>();
+          List<Object[]> messages = new ArrayList<>();
           while (rows.next()) {
-            events.add(new Object[] {rows.getLong(1), rows.getString(2), rows.getBytes(3)});
+            messages.add(
+                new Object[] {
+                  rows.getLong(1),
+                  rows.getString(2),
+                  rows.getBytes(3),
+                  keyed ? rows.getBytes(4) : null
+                });
           }
-          claimed = events.size();
-          for (Object[] event : events) {
-            publisher.publish((String) event[1], (byte[]) event[2]);
-            published.add((Long) event[0]);
+          claimed = messages.size();
+          for (Object[] message : messages) {
+            channel.publish((String) message[1], (byte[]) message[3], (byte[]) message[2]);
+            published.add((Long) message[0]);
           }
         }
       } finally {
@@ -211,7 +230,7 @@ public final class AlertOutbox implements AutoCloseable {
         if (!published.isEmpty()) {
           Array seqs = connection.createArrayOf("bigint", published.toArray());
           try (PreparedStatement delete =
-              connection.prepareStatement("DELETE FROM " + TABLE + " WHERE seq = ANY (?)")) {
+              connection.prepareStatement("DELETE FROM " + table + " WHERE seq = ANY (?)")) {
             delete.setArray(1, seqs);
             delete.executeUpdate();
           }

@@ -34,9 +34,16 @@ public final class Database implements AutoCloseable {
     T run(Connection connection) throws SQLException, StatusException;
   }
 
+  /** Sends a connection's cancel request; tests slow it down. */
+  @FunctionalInterface
+  interface QueryCanceller {
+    void cancel(Connection connection) throws SQLException;
+  }
+
   private final HikariDataSource pool;
   private final Duration queryTimeout;
   private final Executor cancelExecutor;
+  private final QueryCanceller canceller;
 
   /** Cancels run on their own daemon threads: a cancel request is a network round trip. */
   public Database(HikariDataSource pool, Duration queryTimeout) {
@@ -53,9 +60,22 @@ public final class Database implements AutoCloseable {
 
   /** With the executor that runs cancellations; tests pass one that runs them late. */
   public Database(HikariDataSource pool, Duration queryTimeout, Executor cancelExecutor) {
+    this(
+        pool,
+        queryTimeout,
+        cancelExecutor,
+        connection -> connection.unwrap(PGConnection.class).cancelQuery());
+  }
+
+  Database(
+      HikariDataSource pool,
+      Duration queryTimeout,
+      Executor cancelExecutor,
+      QueryCanceller canceller) {
     this.pool = pool;
     this.queryTimeout = queryTimeout;
     this.cancelExecutor = cancelExecutor;
+    this.canceller = canceller;
   }
 
   /**
@@ -66,16 +86,22 @@ public final class Database implements AutoCloseable {
    */
   private static final class CancelGuard implements Context.CancellationListener {
     private final Connection connection;
+    private final QueryCanceller canceller;
     private boolean open = true;
 
-    CancelGuard(Connection connection) {
+    CancelGuard(Connection connection, QueryCanceller canceller) {
       this.connection = connection;
+      this.canceller = canceller;
     }
 
     @Override
     public synchronized void cancelled(Context context) {
       if (open) {
-        cancel(connection);
+        try {
+          canceller.cancel(connection);
+        } catch (SQLException e) {
+          LOG.debug("Could not cancel the query of a cancelled call", e);
+        }
       }
     }
 
@@ -111,7 +137,7 @@ public final class Database implements AutoCloseable {
   public <T> T inTransaction(Work<T> work) throws StatusException {
     long timeoutMillis = timeoutMillis();
     try (Connection connection = pool.getConnection()) {
-      CancelGuard cancelQuery = new CancelGuard(connection);
+      CancelGuard cancelQuery = new CancelGuard(connection, canceller);
       Context.current().addListener(cancelQuery, cancelExecutor);
       try {
         setStatementTimeout(connection, timeoutMillis);
@@ -162,14 +188,6 @@ public final class Database implements AutoCloseable {
         connection.prepareStatement("SELECT set_config('statement_timeout', ?, true)")) {
       statement.setString(1, Long.toString(millis));
       statement.execute();
-    }
-  }
-
-  private static void cancel(Connection connection) {
-    try {
-      connection.unwrap(PGConnection.class).cancelQuery();
-    } catch (SQLException e) {
-      LOG.debug("Could not cancel the query of a cancelled call", e);
     }
   }
 
