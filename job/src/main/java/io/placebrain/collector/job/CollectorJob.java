@@ -14,6 +14,7 @@ import io.placebrain.collector.telemetry.Reading;
 import java.time.Duration;
 import java.util.function.UnaryOperator;
 import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -41,7 +42,8 @@ public final class CollectorJob {
     LOG.info("Starting the collector job with {}", config);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     build(env, config);
-    env.execute("collector");
+    // The submitter names the job (pipeline.name) and looks for that name before submitting again.
+    env.execute(env.getConfiguration().getOptional(PipelineOptions.NAME).orElse("collector"));
   }
 
   /** Adds the whole job to {@code env}. */
