@@ -1,5 +1,6 @@
 package io.placebrain.collector.cluster;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -7,8 +8,10 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.Configuration;
@@ -134,7 +137,7 @@ final class FlinkSessionCluster implements AutoCloseable {
 
   /** Starts another TaskManager (e.g. after {@link ChildProcess#kill}) and waits until it is in. */
   ChildProcess startTaskManager() throws Exception {
-    int before = rest.get("/overview").path("taskmanagers").asInt();
+    Set<String> before = taskManagerIds();
     taskManagers++;
     taskManagerPrometheusPort = freePort();
     List<String> command =
@@ -146,9 +149,17 @@ final class FlinkSessionCluster implements AutoCloseable {
     taskManager = spawn("taskmanager-" + taskManagers, command);
     rest.await(
         Duration.ofSeconds(90),
-        () -> rest.get("/overview").path("taskmanagers").asInt() > before,
+        () -> !before.containsAll(taskManagerIds()),
         "TaskManager " + taskManagers + " registered");
     return taskManager;
+  }
+
+  private Set<String> taskManagerIds() throws IOException, InterruptedException {
+    Set<String> ids = new HashSet<>();
+    for (JsonNode taskManager : rest.get("/taskmanagers").path("taskmanagers")) {
+      ids.add(taskManager.path("id").asText());
+    }
+    return ids;
   }
 
   private List<String> memoryDynamicProperties = List.of();

@@ -163,11 +163,26 @@ class SessionClusterITCase {
     cluster.rest().awaitMoreCheckpoints(jobId, 1, STARTUP);
     assertThat(operatorIdsInLatestCheckpoint()).containsAll(expectedOperatorIds());
 
-    Set<String> restMetrics = restOperatorMetrics();
-    for (String metric : CUSTOM_METRICS) {
-      assertThat(restMetrics)
-          .as("metric %s in REST", metric)
-          .anyMatch(name -> name.equals(metric) || name.startsWith(metric + "_"));
+    // The web UI's metrics come from each TaskManager's metric query service, fetched periodically.
+    Set<String> restMetrics = new TreeSet<>();
+    try {
+      cluster
+          .rest()
+          .await(
+              STARTUP,
+              () -> {
+                restMetrics.clear();
+                restMetrics.addAll(restOperatorMetrics());
+                return CUSTOM_METRICS.stream()
+                    .allMatch(
+                        metric ->
+                            restMetrics.stream()
+                                .anyMatch(
+                                    name -> name.equals(metric) || name.startsWith(metric + "_")));
+              },
+              "every custom metric in REST");
+    } catch (AssertionError e) {
+      throw new AssertionError(e.getMessage() + "; REST lists " + restMetrics, e);
     }
     String prometheus =
         cluster
@@ -225,14 +240,19 @@ class SessionClusterITCase {
     }
   }
 
-  /** Names of the operator metrics of every vertex, as the web UI lists them. */
+  /** Names of the metrics of every vertex's first subtask, as the web UI lists them. */
   private static Set<String> restOperatorMetrics() throws Exception {
     Set<String> names = new TreeSet<>();
     for (JsonNode vertex : cluster.rest().get("/jobs/" + jobId).path("vertices")) {
       JsonNode metrics =
           cluster
               .rest()
-              .get("/jobs/" + jobId + "/vertices/" + vertex.path("id").asText() + "/metrics");
+              .get(
+                  "/jobs/"
+                      + jobId
+                      + "/vertices/"
+                      + vertex.path("id").asText()
+                      + "/subtasks/0/metrics");
       for (JsonNode metric : metrics) {
         String id = metric.path("id").asText();
         names.add(id.substring(id.lastIndexOf('.') + 1));
@@ -290,6 +310,106 @@ class SessionClusterITCase {
     // Anything still in flight (a duplicate) would be committed by the next checkpoints.
     cluster.rest().awaitMoreCheckpoints(jobId, 2, STARTUP);
     assertSequenceExactlyOnce(rounds);
+  }
+
+  @Test
+  @Order(3)
+  void stopWithSavepointThenResumeAtAnotherParallelismKeepsThresholdsAndAlerts() throws Exception {
+    String humidityThreshold = UUID.randomUUID().toString();
+    deployment.sendThreshold(humidityThreshold, HOT_DEVICE, "hum", "min", 10);
+    // The threshold is in the job's state once a checkpoint after it completed... which needs it
+    // applied first: a reading that does not violate it goes through the same evaluator after it.
+    cluster.rest().awaitMoreCheckpoints(jobId, 1, STARTUP);
+    List<String> createdBefore = alertIds(HOT_DEVICE, "created");
+    assertThat(createdBefore).as("the hot device's alert from the first start").hasSize(1);
+
+    String savepoint = stopWithSavepoint(jobId);
+    assertThat(cluster.rest().jobStatus(jobId)).isEqualTo("FINISHED");
+    assertThat(deployment.preparedTransactions())
+        .as("prepared transactions after the stop")
+        .isZero();
+
+    CollectorDeployment.Submission resumed = deployment.submit(1);
+    assertThat(resumed.exitCode()).as(resumed.output()).isZero();
+    assertThat(resumed.output())
+        .contains("resuming from " + Paths.get(URI.create(savepoint)))
+        .contains("at parallelism 1");
+    jobId = deployment.activeJobId();
+    cluster.rest().awaitAllTasksRunning(jobId, STARTUP);
+    for (JsonNode vertex : cluster.rest().get("/jobs/" + jobId).path("vertices")) {
+      assertThat(vertex.path("parallelism").asInt()).as(vertex.path("name").asText()).isEqualTo(1);
+    }
+
+    // Still above the limit: the open alert stays open (no second "created"); then back below it:
+    // that same alert resolves. A violation of the threshold added before the stop opens a new one.
+    deployment.sendReading(HOT_DEVICE, "temp", 36, BASE.plusSeconds(3_600));
+    deployment.sendReading(HOT_DEVICE, "temp", 20, BASE.plusSeconds(3_601));
+    deployment.sendReading(HOT_DEVICE, "hum", 5, BASE.plusSeconds(3_602));
+    cluster
+        .rest()
+        .await(
+            STARTUP,
+            () ->
+                !alertIds(HOT_DEVICE, "resolved").isEmpty()
+                    && alertIds(HOT_DEVICE, "created").size() >= 2,
+            "the old alert resolved and the humidity alert created");
+    assertThat(alertIds(HOT_DEVICE, "resolved")).containsExactlyElementsOf(createdBefore);
+    List<String> created = alertIds(HOT_DEVICE, "created");
+    assertThat(created).hasSize(2).startsWith(createdBefore.get(0));
+    assertThat(
+            alerts.received().stream()
+                .filter(m -> m.payload().contains(created.get(1)))
+                .allMatch(
+                    m -> m.payload().contains("\"threshold_id\":\"" + humidityThreshold + "\"")))
+        .isTrue();
+  }
+
+  /** Distinct ids of the alerts of a device seen on MQTT with that event type, in order. */
+  private static List<String> alertIds(String device, String eventType) {
+    List<String> ids = new ArrayList<>();
+    for (MqttRecorder.Received message : alerts.received()) {
+      String payload = message.payload();
+      if (payload.contains("\"device_id\":\"" + device + "\"")
+          && payload.contains("\"event_type\":\"" + eventType + "\"")) {
+        java.util.regex.Matcher id =
+            java.util.regex.Pattern.compile("\"id\":\"([^\"]+)\"").matcher(payload);
+        if (id.find() && !ids.contains(id.group(1))) {
+          ids.add(id.group(1));
+        }
+      }
+    }
+    return ids;
+  }
+
+  /** Stops the job with a savepoint through the REST API; returns the savepoint's location. */
+  private static String stopWithSavepoint(String job) throws Exception {
+    String request =
+        cluster
+            .rest()
+            .post(
+                "/jobs/" + job + "/stop",
+                "{\"drain\": false, \"targetDirectory\": \""
+                    + cluster.savepointDirectory().toUri()
+                    + "\"}")
+            .path("request-id")
+            .asText();
+    AtomicReference<JsonNode> result = new AtomicReference<>();
+    cluster
+        .rest()
+        .await(
+            STARTUP,
+            () -> {
+              JsonNode status = cluster.rest().get("/jobs/" + job + "/savepoints/" + request);
+              result.set(status);
+              return status.path("status").path("id").asText().equals("COMPLETED");
+            },
+            "stop with savepoint");
+    JsonNode operation = result.get().path("operation");
+    assertThat(operation.has("failure-cause")).as(operation.toString()).isFalse();
+    cluster
+        .rest()
+        .await(STARTUP, () -> cluster.rest().jobStatus(job).equals("FINISHED"), "job finished");
+    return operation.path("location").asText();
   }
 
   private static long storedSequence() throws Exception {
