@@ -65,6 +65,31 @@ final class FlinkRest {
     return response.body().isEmpty() ? JSON.nullNode() : JSON.readTree(response.body());
   }
 
+  /**
+   * Uploads a jar (as the web UI's "Submit New Job" does); returns its id for {@code
+   * /jars/:id/run}.
+   */
+  String uploadJar(java.nio.file.Path jar) throws IOException, InterruptedException {
+    String boundary = "----collector" + System.nanoTime();
+    java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+    body.write(
+        ("--"
+                + boundary
+                + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\""
+                + jar.getFileName()
+                + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n")
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    body.write(java.nio.file.Files.readAllBytes(jar));
+    body.write(("\r\n--" + boundary + "--\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    JsonNode answer =
+        send(
+            HttpRequest.newBuilder(base.resolve("/jars/upload"))
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())));
+    String file = answer.path("filename").asText();
+    return file.substring(file.lastIndexOf('/') + 1);
+  }
+
   /** Plain text from another HTTP endpoint, such as a Prometheus reporter. */
   String text(URI uri) throws IOException, InterruptedException {
     try {
