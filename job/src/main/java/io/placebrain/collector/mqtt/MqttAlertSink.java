@@ -1,6 +1,7 @@
 package io.placebrain.collector.mqtt;
 
 import io.placebrain.collector.alerts.AlertEvent;
+import io.placebrain.collector.lifecycle.LibraryRelease;
 import java.util.Collection;
 import java.util.List;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -37,6 +38,8 @@ public final class MqttAlertSink
   @Override
   public StatefulSinkWriter<AlertEvent, PendingAlerts> restoreWriter(
       WriterInitContext context, Collection<PendingAlerts> state) {
+    // The client's library keeps threads for the whole class loader: released with the job.
+    LibraryRelease.registerFor(context.getUserCodeClassLoader());
     int subtask = context.getTaskInfo().getIndexOfThisSubtask();
     return new MqttSinkWriter(
         settings, publishers.create(settings, subtask), state, context.metricGroup());
