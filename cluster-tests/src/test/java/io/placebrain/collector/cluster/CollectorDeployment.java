@@ -99,6 +99,7 @@ final class CollectorDeployment {
     environment.put("SAVEPOINT_DIR", cluster.savepointDirectory().toString());
     environment.put("JOB_ARGS", jobArgs());
     environment.put("RETRY_DELAY", "1");
+    environment.put("LIST_ATTEMPTS", "2");
     if (parallelism != null) {
       environment.put("PARALLELISM", String.valueOf(parallelism));
     }

@@ -218,7 +218,29 @@ final class FlinkSessionCluster implements AutoCloseable {
 
   /** A command that runs Flink's CLI against this cluster, as {@code bin/flink} would. */
   Path cli() throws IOException {
-    Path script = directory.resolve("bin/flink");
+    return cli(directory.resolve("bin/flink"), conf);
+  }
+
+  /**
+   * Flink's CLI pointed at a port where no JobManager listens, as when the JobManager is down or
+   * not up yet; it gives up at once instead of retrying for a minute.
+   */
+  Path unreachableCli() throws IOException {
+    Path unreachableConf = Files.createDirectories(directory.resolve("conf-unreachable"));
+    Configuration unreachable = new Configuration(configuration);
+    unreachable.setString("rest.port", String.valueOf(freePort()));
+    unreachable.setString("rest.retry.max-attempts", "0");
+    Files.write(
+        unreachableConf.resolve("config.yaml"),
+        ConfigurationUtils.convertConfigToWritableLines(unreachable, false));
+    Files.copy(
+        conf.resolve("log4j-cli.properties"),
+        unreachableConf.resolve("log4j-cli.properties"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    return cli(directory.resolve("bin/flink-unreachable"), unreachableConf);
+  }
+
+  private Path cli(Path script, Path conf) throws IOException {
     if (!Files.exists(script)) {
       Files.createDirectories(script.getParent());
       List<String> command = new ArrayList<>();

@@ -130,6 +130,14 @@ class SessionClusterITCase {
   void jobRunsWithItsUidsMetricsAndAlerts() throws Exception {
     deployment.sendThreshold(HOT_THRESHOLD, HOT_DEVICE, "temp", "max", 30);
 
+    // The submitter cannot ask the cluster: it must not submit (a second copy of a running job
+    // would share its transaction prefix), but fail so its supervisor tries again.
+    CollectorDeployment.Submission blind =
+        deployment.submit(null, cluster.unreachableCli().toString());
+    assertThat(blind.exitCode()).as(blind.output()).isNotZero();
+    assertThat(blind.output()).contains("not submitted").contains("'flink list' failed");
+    assertThat(cluster.rest().get("/jobs/overview").path("jobs")).isEmpty();
+
     CollectorDeployment.Submission first = deployment.submit(null);
     assertThat(first.exitCode()).as(first.output()).isZero();
     assertThat(first.output()).contains("submitted job 'collector'").contains("starting fresh");
