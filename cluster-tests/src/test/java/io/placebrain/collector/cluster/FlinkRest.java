@@ -164,7 +164,8 @@ final class FlinkRest {
       Boolean result;
       try {
         result = condition.call();
-      } catch (IOException e) {
+      } catch (IOException | java.sql.SQLException e) {
+        // Not answering yet (a service restarting) is not an answer.
         result = false;
       }
       if (Boolean.TRUE.equals(result)) {

@@ -1,6 +1,7 @@
 package io.placebrain.collector.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.placebrain.collector.job.ReadingsPipeline;
@@ -273,32 +274,17 @@ class SessionClusterITCase {
   @Order(2)
   void everyReadingStoredExactlyOnceThroughTaskManagerKill() throws Exception {
     int rounds = 400;
-    AtomicReference<Throwable> producerFailure = new AtomicReference<>();
-    AtomicInteger produced = new AtomicInteger();
-    Thread producer =
-        new Thread(
-            () -> {
-              try {
-                for (int n = 0; n < rounds; n++) {
-                  for (String device : SEQUENCE_DEVICES) {
-                    deployment.sendReading(device, "seq", n, BASE.plusSeconds(n));
-                  }
-                  produced.incrementAndGet();
-                  // Spread the input over the kill and the recovery.
-                  Thread.sleep(40);
-                }
-              } catch (Throwable e) {
-                producerFailure.set(e);
-              }
-            },
-            "sequence-producer");
+    ProducerThread producer = new ProducerThread(SEQUENCE_DEVICES, rounds);
     producer.start();
     try {
       // Kill while ingesting: some readings committed, more on the way.
       cluster
           .rest()
-          .await(STARTUP, () -> storedSequence() > 0, "first sequence readings committed");
-      assertThat(produced.get()).as("still producing at the kill").isLessThan(rounds);
+          .await(
+              STARTUP,
+              () -> storedSequence(SEQUENCE_DEVICES) > 0,
+              "first sequence readings committed");
+      assertThat(producer.produced.get()).as("still producing at the kill").isLessThan(rounds);
       ChildProcess killed = cluster.taskManager();
       killed.kill();
       cluster.startTaskManager();
@@ -306,22 +292,86 @@ class SessionClusterITCase {
     } finally {
       producer.join();
     }
-    assertThat(producerFailure.get()).isNull();
+    assertThat(producer.failure.get()).isNull();
 
     long expected = (long) rounds * SEQUENCE_DEVICES.size();
     cluster
         .rest()
         .await(
             Duration.ofMinutes(3),
-            () -> storedSequence() >= expected,
+            () -> storedSequence(SEQUENCE_DEVICES) >= expected,
             "all " + expected + " sequence readings stored");
     // Anything still in flight (a duplicate) would be committed by the next checkpoints.
     cluster.rest().awaitMoreCheckpoints(jobId, 2, STARTUP);
-    assertSequenceExactlyOnce(rounds);
+    assertSequenceExactlyOnce(SEQUENCE_DEVICES, rounds);
   }
 
   @Test
   @Order(3)
+  void everyReadingStoredExactlyOnceThroughPostgresRestart() throws Exception {
+    assumeTrue(
+        DB.get().server().canRestart(), "this database server cannot be restarted by a test");
+    List<String> devices = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      devices.add(UUID.randomUUID().toString());
+    }
+    int rounds = 300;
+    ProducerThread producer = new ProducerThread(devices, rounds);
+    producer.start();
+    try {
+      cluster.rest().await(STARTUP, () -> storedSequence(devices) > 0, "first readings committed");
+      assertThat(producer.produced.get()).as("still producing at the restart").isLessThan(rounds);
+      // An immediate restart: open transactions are lost, prepared ones survive it.
+      DB.get().server().stop();
+      DB.get().server().start();
+    } finally {
+      producer.join();
+    }
+    assertThat(producer.failure.get()).isNull();
+
+    long expected = (long) rounds * devices.size();
+    cluster
+        .rest()
+        .await(
+            Duration.ofMinutes(3),
+            () -> storedSequence(devices) >= expected,
+            "all " + expected + " readings stored");
+    cluster.rest().awaitMoreCheckpoints(jobId, 2, STARTUP);
+    assertSequenceExactlyOnce(devices, rounds);
+  }
+
+  /** Produces sequence readings for some devices, spread over a few seconds. */
+  private static final class ProducerThread extends Thread {
+    final AtomicInteger produced = new AtomicInteger();
+    final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final List<String> devices;
+    private final int rounds;
+
+    ProducerThread(List<String> devices, int rounds) {
+      super("sequence-producer");
+      this.devices = devices;
+      this.rounds = rounds;
+    }
+
+    @Override
+    public void run() {
+      try {
+        for (int n = 0; n < rounds; n++) {
+          for (String device : devices) {
+            deployment.sendReading(device, "seq", n, BASE.plusSeconds(n));
+          }
+          produced.incrementAndGet();
+          // Spread the input over the failure and the recovery.
+          Thread.sleep(40);
+        }
+      } catch (Throwable e) {
+        failure.set(e);
+      }
+    }
+  }
+
+  @Test
+  @Order(4)
   void stopWithSavepointThenResumeAtAnotherParallelismKeepsThresholdsAndAlerts() throws Exception {
     String humidityThreshold = UUID.randomUUID().toString();
     deployment.sendThreshold(humidityThreshold, HOT_DEVICE, "hum", "min", 10);
@@ -420,39 +470,39 @@ class SessionClusterITCase {
     return operation.path("location").asText();
   }
 
-  private static long storedSequence() throws Exception {
+  private static long storedSequence(List<String> devices) throws Exception {
     return DB.get()
         .queryLong(
             "SELECT count(*) FROM readings WHERE key = 'seq' AND device_id IN ("
-                + deviceList()
+                + deviceList(devices)
                 + ")");
   }
 
-  private static void assertSequenceExactlyOnce(int rounds) throws Exception {
+  private static void assertSequenceExactlyOnce(List<String> devices, int rounds) throws Exception {
     try (Connection connection = DB.get().connect();
         Statement statement = connection.createStatement();
         ResultSet rows =
             statement.executeQuery(
                 "SELECT device_id, count(*), count(DISTINCT value), min(value), max(value)"
                     + " FROM readings WHERE key = 'seq' AND device_id IN ("
-                    + deviceList()
+                    + deviceList(devices)
                     + ") GROUP BY device_id")) {
-      int devices = 0;
+      int seen = 0;
       while (rows.next()) {
-        devices++;
+        seen++;
         String device = rows.getString(1);
         assertThat(rows.getLong(2)).as("rows of %s", device).isEqualTo(rounds);
         assertThat(rows.getLong(3)).as("distinct readings of %s", device).isEqualTo(rounds);
         assertThat(rows.getDouble(4)).isEqualTo(0);
         assertThat(rows.getDouble(5)).isEqualTo(rounds - 1);
       }
-      assertThat(devices).isEqualTo(SEQUENCE_DEVICES.size());
+      assertThat(seen).isEqualTo(devices.size());
     }
   }
 
-  private static String deviceList() {
+  private static String deviceList(List<String> devices) {
     StringBuilder list = new StringBuilder();
-    for (String device : SEQUENCE_DEVICES) {
+    for (String device : devices) {
       list.append(list.length() == 0 ? "" : ", ").append('\'').append(device).append('\'');
     }
     return list.toString();
