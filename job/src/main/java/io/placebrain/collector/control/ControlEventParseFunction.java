@@ -1,6 +1,7 @@
 package io.placebrain.collector.control;
 
 import io.placebrain.collector.deadletter.DeadLetter;
+import io.placebrain.collector.lifecycle.LibraryRelease;
 import io.placebrain.collector.telemetry.KafkaRecord;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
@@ -24,6 +25,7 @@ public final class ControlEventParseFunction extends ProcessFunction<KafkaRecord
 
   @Override
   public void open(OpenContext openContext) {
+    LibraryRelease.registerFor(getRuntimeContext());
     parser = new ControlEventParser(topics);
     rejected = getRuntimeContext().getMetricGroup().counter("controlRejected");
   }

@@ -16,6 +16,7 @@ import io.placebrain.flink.connector.postgres.copy.PostgresCopySink;
 import java.time.Duration;
 import java.util.function.UnaryOperator;
 import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
@@ -48,7 +49,8 @@ public final class CollectorJob {
     }
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     build(env, config);
-    env.execute("collector");
+    // The submitter names the job (pipeline.name) and looks for that name before submitting again.
+    env.execute(env.getConfiguration().getOptional(PipelineOptions.NAME).orElse("collector"));
   }
 
   /** Adds the whole job to {@code env}. */

@@ -1,6 +1,7 @@
 package io.placebrain.collector.mqtt;
 
 import io.placebrain.collector.alerts.AlertEvent;
+import io.placebrain.collector.lifecycle.LibraryRelease;
 import io.placebrain.collector.mqtt.internal.MqttRefusalSerializer;
 import io.placebrain.collector.mqtt.internal.RefusalCommitter;
 import io.placebrain.collector.mqtt.internal.RefusalsOnly;
@@ -63,6 +64,8 @@ public final class MqttAlertSink
   @Override
   public StatefulSinkWriter<AlertEvent, PendingAlerts> restoreWriter(
       WriterInitContext context, Collection<PendingAlerts> state) {
+    // The client's library keeps threads for the whole class loader: released with the job.
+    LibraryRelease.registerFor(context.getUserCodeClassLoader());
     int subtask = context.getTaskInfo().getIndexOfThisSubtask();
     return new MqttSinkWriter(
         settings, publishers.create(settings, subtask), state, context.metricGroup());

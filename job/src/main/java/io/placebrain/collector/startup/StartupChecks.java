@@ -2,6 +2,7 @@ package io.placebrain.collector.startup;
 
 import io.placebrain.collector.job.CollectorJobConfig;
 import io.placebrain.collector.job.RequiredTopics;
+import io.placebrain.collector.lifecycle.LibraryRelease;
 import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.flink.connector.postgres.copy.PostgresCopySink;
 import java.io.IOException;
@@ -50,9 +51,15 @@ public final class StartupChecks {
   /** What keeps the job from running, one sentence each; empty when nothing does. */
   public List<String> problems() {
     List<String> problems = new ArrayList<>();
-    checkDatabase(problems);
-    checkKafkaTopics(problems);
-    checkMqttBroker(problems);
+    try {
+      checkDatabase(problems);
+      checkKafkaTopics(problems);
+      checkMqttBroker(problems);
+    } finally {
+      // The driver registered itself JVM-wide when it loaded; where main runs in the JobManager,
+      // it would keep this job's classes loaded there for good.
+      LibraryRelease.releaseJdbcDrivers();
+    }
     return problems;
   }
 
@@ -72,8 +79,7 @@ public final class StartupChecks {
       }
       // Before anything of this job starts: its dead-letter sink's Kafka transactions are named
       // after the same prefix, and their start would fence the running job's producers.
-      List<String> writers =
-          PostgresCopySink.sessionsWritingWith(connection, config.sinkTransactionPrefix());
+      List<String> writers = sessionsWritingWithThePrefix(connection);
       if (!writers.isEmpty()) {
         problems.add(
             "another job is running with sink.transaction-prefix "
@@ -87,6 +93,29 @@ public final class StartupChecks {
       CollectorSchema.timescaleProblem(connection).ifPresent(problems::add);
     } catch (SQLException e) {
       problems.add(describeDatabaseFailure(e));
+    }
+  }
+
+  /**
+   * The sessions of running jobs writing with this job's prefix. A job just cancelled or stopped
+   * (say to redeploy it) lets go of its sessions a moment after Flink reports it gone, so they get
+   * a few seconds to end before they count.
+   */
+  private List<String> sessionsWritingWithThePrefix(Connection connection) throws SQLException {
+    long deadline =
+        System.nanoTime() + Math.min(timeout.toNanos(), Duration.ofSeconds(10).toNanos());
+    while (true) {
+      List<String> writers =
+          PostgresCopySink.sessionsWritingWith(connection, config.sinkTransactionPrefix());
+      if (writers.isEmpty() || System.nanoTime() > deadline) {
+        return writers;
+      }
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return writers;
+      }
     }
   }
 

@@ -1,6 +1,7 @@
 package io.placebrain.collector.telemetry;
 
 import io.placebrain.collector.deadletter.DeadLetter;
+import io.placebrain.collector.lifecycle.LibraryRelease;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
@@ -29,6 +30,7 @@ public final class TelemetryParseFunction extends ProcessFunction<KafkaRecord, R
 
   @Override
   public void open(OpenContext openContext) {
+    LibraryRelease.registerFor(getRuntimeContext());
     parser = new TelemetryParser(settings);
     var metrics = getRuntimeContext().getMetricGroup();
     records = metrics.counter("telemetryRecords");

@@ -45,7 +45,21 @@ public interface ConnectionFactory extends Serializable {
       properties.setProperty("socketTimeout", "300");
       properties.setProperty("tcpKeepAlive", "true");
       properties.setProperty("ApplicationName", PostgresCopySinkBuilder.DEFAULT_APPLICATION_NAME);
+      loadDriver();
       return DriverManager.getConnection(jdbcUrl, properties);
+    }
+
+    /**
+     * The driver registers itself when its class initialises. DriverManager looks for drivers on
+     * the class path only once per JVM, so on a session cluster a later job must load its own (the
+     * earlier job's is deregistered when its classes are released).
+     */
+    private static void loadDriver() throws SQLException {
+      try {
+        Class.forName("org.postgresql.Driver");
+      } catch (ClassNotFoundException e) {
+        throw new SQLException("The PostgreSQL JDBC driver is not in the job jar", "08001", e);
+      }
     }
 
     @Override
