@@ -42,7 +42,8 @@ class StartupChecksITCase {
             "kafka.threshold-deleted-topic",
             "kafka.device-deleted-topic",
             "kafka.devices-bulk-deleted-topic",
-            "kafka.control-dead-letter-topic")) {
+            "kafka.control-dead-letter-topic",
+            "kafka.alert-resolved-topic")) {
       String topic = TestKafka.uniqueTopic("startup");
       kafka.createTopic(topic, 1);
       settings.put(key, topic);
