@@ -273,7 +273,9 @@ class SessionClusterITCase {
   @Test
   @Order(2)
   void everyReadingStoredExactlyOnceThroughTaskManagerKill() throws Exception {
-    int rounds = 400;
+    // About 40 s of input: it outlasts the first commits (checkpoints every 10 s) even on a busy
+    // machine, so the kill lands while readings still arrive.
+    int rounds = 1_000;
     ProducerThread producer = new ProducerThread(SEQUENCE_DEVICES, rounds);
     producer.start();
     try {
@@ -315,7 +317,7 @@ class SessionClusterITCase {
     for (int i = 0; i < 4; i++) {
       devices.add(UUID.randomUUID().toString());
     }
-    int rounds = 300;
+    int rounds = 800;
     ProducerThread producer = new ProducerThread(devices, rounds);
     producer.start();
     try {

@@ -73,7 +73,7 @@ public final class StartupChecks {
     }
     properties.setProperty("connectTimeout", Long.toString(Math.max(1, timeout.toSeconds())));
     properties.setProperty("ApplicationName", "collector-startup-check");
-    try (Connection connection = DriverManager.getConnection(config.databaseUrl(), properties)) {
+    try (Connection connection = connect(properties)) {
       if (config.sinkGuarantee() == DeliveryGuarantee.EXACTLY_ONCE) {
         PostgresCopySink.exactlyOnceProblem(connection).ifPresent(problems::add);
       }
@@ -88,7 +88,9 @@ public final class StartupChecks {
                 + writers.get(0)
                 + (writers.size() > 1 ? ", and " + (writers.size() - 1) + " more" : "")
                 + "): give each job its own prefix, or stop that job first (a second copy would"
-                + " fence its dead-letter transactions and fail at start).");
+                + " fence its dead-letter transactions and fail at start). If that job is gone"
+                + " (its host lost), the server ends its sessions within about a minute; or end"
+                + " them with SELECT pg_terminate_backend(<pid>).");
       }
       CollectorSchema.timescaleProblem(connection).ifPresent(problems::add);
     } catch (SQLException e) {
@@ -117,6 +119,22 @@ public final class StartupChecks {
         return writers;
       }
     }
+  }
+
+  /**
+   * Through the driver itself, not {@link DriverManager}: where {@code main} runs in the
+   * JobManager, each job has a class loader of its own, and DriverManager scans for drivers once
+   * per JVM, so from the second job on it would find none ("No suitable driver").
+   */
+  private Connection connect(Properties properties) throws SQLException {
+    Connection connection = new org.postgresql.Driver().connect(config.databaseUrl(), properties);
+    if (connection == null) {
+      throw new SQLException(
+          "database.url is not a PostgreSQL JDBC URL (jdbc:postgresql://…): "
+              + config.databaseUrl(),
+          "08001");
+    }
+    return connection;
   }
 
   private String describeDatabaseFailure(SQLException e) {

@@ -6,7 +6,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.placebrain.collector.job.CollectorJob;
 import io.placebrain.collector.job.CollectorJobConfig;
-import io.placebrain.collector.job.RequiredTopics;
 import io.placebrain.collector.proto.AlertStatus;
 import io.placebrain.collector.proto.CollectorServiceGrpc;
 import io.placebrain.collector.proto.ResolveAlertRequest;
@@ -78,8 +77,6 @@ class UserResolveITCase {
     }
     TestDatabase db = DB.get();
     CollectorJobConfig jobConfig = jobConfig(db);
-    RequiredTopics.check(
-        kafka.bootstrapServers(), RequiredTopics.of(jobConfig), Duration.ofSeconds(30));
     String device = UUID.randomUUID().toString();
     String threshold = UUID.randomUUID().toString();
     Instant start = Instant.now().minus(Duration.ofMinutes(30)).truncatedTo(ChronoUnit.SECONDS);
