@@ -66,6 +66,7 @@ class SessionClusterITCase {
           "controlRejected",
           "alertsCreated",
           "alertsResolved",
+          "alertsClosedByUsers",
           "readingsOfDeletedDevicesDropped",
           "thresholdsHeld",
           "tombstonesHeld",
