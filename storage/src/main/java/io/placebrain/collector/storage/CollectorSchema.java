@@ -331,9 +331,17 @@ public final class CollectorSchema {
       available = rows.next();
       installed = available && rows.getBoolean(1);
     }
+    if (!available) {
+      return Optional.empty();
+    }
     String preload;
-    try (ResultSet rows = statement.executeQuery("SHOW shared_preload_libraries")) {
-      rows.next();
+    try (ResultSet rows =
+        statement.executeQuery(
+            "SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'")) {
+      if (!rows.next()) {
+        // Hidden from roles without pg_read_all_settings: nothing to tell then.
+        return Optional.empty();
+      }
       preload = rows.getString(1);
     }
     return TimescalePreload.problem(available, installed, preload);
