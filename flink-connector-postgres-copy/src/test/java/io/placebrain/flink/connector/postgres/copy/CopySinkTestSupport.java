@@ -2,6 +2,7 @@ package io.placebrain.flink.connector.postgres.copy;
 
 import io.placebrain.collector.testing.postgres.TestDatabase;
 import io.placebrain.flink.connector.postgres.copy.committer.CopyCommittable;
+import io.placebrain.flink.connector.postgres.copy.committer.CopyCommitter;
 import io.placebrain.flink.connector.postgres.copy.writer.CopySinkWriter;
 import io.placebrain.flink.connector.postgres.copy.writer.WriterContext;
 import java.time.Duration;
@@ -80,6 +81,26 @@ public final class CopySinkTestSupport {
 
   public static TestRow row(int sequence) {
     return new TestRow(BASE_MICROS + sequence * 1_000_000L, DEVICE, "seq", sequence);
+  }
+
+  /**
+   * Commits through a {@link CopyCommitter} as Flink's committer operator would after the
+   * checkpoint; returns what the committer decided for each.
+   */
+  public static java.util.List<String> commit(
+      TestDatabase db,
+      CopySinkSettings settings,
+      java.util.Collection<CopyCommittable> committables)
+      throws Exception {
+    java.util.List<RecordingRequest> requests = new java.util.ArrayList<>();
+    committables.forEach(c -> requests.add(new RecordingRequest(c)));
+    try (CopyCommitter committer =
+        new CopyCommitter(settings, connections(db), new UnregisteredMetricsGroup())) {
+      committer.commit(new java.util.ArrayList<>(requests));
+    }
+    java.util.List<String> outcomes = new java.util.ArrayList<>();
+    requests.forEach(r -> outcomes.add(r.outcome));
+    return outcomes;
   }
 
   /** A commit request that records what the committer decided. */

@@ -10,11 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import io.placebrain.collector.testing.FreshDatabase;
 import io.placebrain.flink.connector.postgres.copy.ConnectionFactory;
 import io.placebrain.flink.connector.postgres.copy.CopySinkSettings;
-import io.placebrain.flink.connector.postgres.copy.CopySinkTestSupport.RecordingRequest;
+import io.placebrain.flink.connector.postgres.copy.CopySinkTestSupport;
 import io.placebrain.flink.connector.postgres.copy.TestRow;
 import io.placebrain.flink.connector.postgres.copy.TestRowEncoder;
 import io.placebrain.flink.connector.postgres.copy.committer.CopyCommittable;
-import io.placebrain.flink.connector.postgres.copy.committer.CopyCommitter;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -25,7 +24,6 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
-import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.runtime.execution.SuppressRestartsException;
@@ -77,9 +75,9 @@ class CopySinkWriterOwnershipTest {
           .hasMessageContaining("pg_terminate_backend");
 
       assertThat(preparedCount()).as("the first job's transaction is still prepared").isOne();
-      commit(settings, awaitingCommit);
+      CopySinkTestSupport.commit(DB.get(), settings, awaitingCommit);
       first.write(row(3), null);
-      commit(settings, first.prepareCommit());
+      CopySinkTestSupport.commit(DB.get(), settings, first.prepareCommit());
     }
     assertThat(DB.get().queryLong("SELECT count(*) FROM measurements")).isEqualTo(3);
   }
@@ -95,7 +93,7 @@ class CopySinkWriterOwnershipTest {
               Duration.ofSeconds(10),
               () -> writer(settings, FIRST_JOB, 0, 1, OptionalLong.of(1), 1));
       restarted.write(row(1), null);
-      commit(settings, restarted.prepareCommit());
+      CopySinkTestSupport.commit(DB.get(), settings, restarted.prepareCommit());
       restarted.close();
     } finally {
       earlier.close();
@@ -118,7 +116,7 @@ class CopySinkWriterOwnershipTest {
 
       // The current attempt's session, with the row it sent, survived.
       current.write(row(2), null);
-      commit(settings, current.prepareCommit());
+      CopySinkTestSupport.commit(DB.get(), settings, current.prepareCommit());
     }
     assertThat(DB.get().queryLong("SELECT count(*) FROM measurements")).isEqualTo(2);
   }
@@ -216,16 +214,6 @@ class CopySinkWriterOwnershipTest {
         UnregisteredMetricsGroup.createSinkWriterMetricGroup(),
         jobId,
         Map.of());
-  }
-
-  private static void commit(CopySinkSettings settings, Collection<CopyCommittable> committables)
-      throws Exception {
-    List<Committer.CommitRequest<CopyCommittable>> requests = new ArrayList<>();
-    committables.forEach(c -> requests.add(new RecordingRequest(c)));
-    try (CopyCommitter committer =
-        new CopyCommitter(settings, connections(DB.get()), new UnregisteredMetricsGroup())) {
-      committer.commit(requests);
-    }
   }
 
   private static long preparedCount() throws Exception {

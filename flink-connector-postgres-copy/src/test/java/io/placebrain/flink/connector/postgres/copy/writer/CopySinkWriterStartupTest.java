@@ -16,7 +16,6 @@ import io.placebrain.flink.connector.postgres.copy.CopySinkTestSupport;
 import io.placebrain.flink.connector.postgres.copy.TestRow;
 import io.placebrain.flink.connector.postgres.copy.TestRowEncoder;
 import io.placebrain.flink.connector.postgres.copy.committer.CopyCommittable;
-import io.placebrain.flink.connector.postgres.copy.committer.CopyCommitter;
 import io.placebrain.flink.connector.postgres.copy.internal.TransactionIds;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
@@ -32,7 +31,6 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.apache.flink.api.connector.sink2.Committer;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.runtime.execution.SuppressRestartsException;
@@ -286,7 +284,7 @@ class CopySinkWriterStartupTest {
     try (CopySinkWriter<TestRow> first =
         writer(settings, 0, 1, OptionalLong.empty(), Map.of(), earlier)) {
       first.write(row(1), null);
-      commit(settings, first.prepareCommit());
+      CopySinkTestSupport.commit(DB.get(), settings, first.prepareCommit());
     }
     assertThat(preparedNames()).isEmpty();
     assertThat(
@@ -368,7 +366,7 @@ class CopySinkWriterStartupTest {
       writer.snapshotState(2);
       List<CopyCommittable> both = new ArrayList<>(ofSavepoint);
       both.addAll(ofCheckpoint);
-      commit(settings, both);
+      CopySinkTestSupport.commit(DB.get(), settings, both);
     }
     assertThat(DB.get().queryLong("SELECT count(*) FROM measurements WHERE value IN (1, 2)"))
         .isEqualTo(2);
@@ -459,16 +457,6 @@ class CopySinkWriterStartupTest {
         UnregisteredMetricsGroup.createSinkWriterMetricGroup(),
         jobId,
         Map.of());
-  }
-
-  private static void commit(CopySinkSettings settings, Collection<CopyCommittable> committables)
-      throws Exception {
-    List<Committer.CommitRequest<CopyCommittable>> requests = new ArrayList<>();
-    committables.forEach(c -> requests.add(new CopySinkTestSupport.RecordingRequest(c)));
-    try (CopyCommitter committer =
-        new CopyCommitter(settings, connections(DB.get()), new UnregisteredMetricsGroup())) {
-      committer.commit(requests);
-    }
   }
 
   private static String suffix() {

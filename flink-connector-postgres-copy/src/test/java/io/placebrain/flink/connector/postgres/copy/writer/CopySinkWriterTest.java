@@ -11,11 +11,9 @@ import io.placebrain.collector.testing.FreshDatabase;
 import io.placebrain.collector.testing.postgres.TestDatabase;
 import io.placebrain.flink.connector.postgres.copy.CopySinkSettings;
 import io.placebrain.flink.connector.postgres.copy.CopySinkTestSupport;
-import io.placebrain.flink.connector.postgres.copy.CopySinkTestSupport.RecordingRequest;
 import io.placebrain.flink.connector.postgres.copy.TestRow;
 import io.placebrain.flink.connector.postgres.copy.TestRowEncoder;
 import io.placebrain.flink.connector.postgres.copy.committer.CopyCommittable;
-import io.placebrain.flink.connector.postgres.copy.committer.CopyCommitter;
 import java.sql.Connection;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -69,7 +67,8 @@ class CopySinkWriterTest {
       assertThat(preparedNames()).containsExactly(committables.iterator().next().transactionId());
       assertThat(count()).as("prepared but not committed").isZero();
 
-      assertThat(commit(settings, committables)).containsExactly("committed");
+      assertThat(CopySinkTestSupport.commit(DB.get(), settings, committables))
+          .containsExactly("committed");
       assertThat(count()).isEqualTo(5);
       assertThat(preparedNames()).isEmpty();
       assertThat(DB.get().queryLong("SELECT sum(value)::bigint FROM measurements")).isEqualTo(10);
@@ -149,7 +148,8 @@ class CopySinkWriterTest {
           .doesNotContain(ofCheckpoint2.get(0).transactionId());
     }
     // ... and the committer commits checkpoint 1's transaction from the restored state.
-    assertThat(commit(settings, ofCheckpoint1)).containsExactly("committed");
+    assertThat(CopySinkTestSupport.commit(DB.get(), settings, ofCheckpoint1))
+        .containsExactly("committed");
     assertThat(count()).isEqualTo(3);
     assertThat(preparedNames()).isEmpty();
   }
@@ -209,7 +209,7 @@ class CopySinkWriterTest {
       terminateSinkConnections();
       writer.flush(false);
       Collection<CopyCommittable> committables = writer.prepareCommit();
-      commit(settings, committables);
+      CopySinkTestSupport.commit(DB.get(), settings, committables);
       assertThat(count()).isEqualTo(3);
     }
   }
@@ -241,7 +241,7 @@ class CopySinkWriterTest {
       assertThat(committables)
           .singleElement()
           .satisfies(c -> assertThat(c.afterCommit()).hasSize(3));
-      commit(settings, committables);
+      CopySinkTestSupport.commit(DB.get(), settings, committables);
       assertThat(count()).as("rows committed, then deleted").isZero();
 
       // A checkpoint with only the deletion still carries it to the committer.
@@ -250,7 +250,8 @@ class CopySinkWriterTest {
       assertThat(statementsOnly)
           .singleElement()
           .satisfies(c -> assertThat(c.transactionId()).isNull());
-      assertThat(commit(settings, statementsOnly)).containsExactly("committed");
+      assertThat(CopySinkTestSupport.commit(DB.get(), settings, statementsOnly))
+          .containsExactly("committed");
     }
   }
 
@@ -275,7 +276,8 @@ class CopySinkWriterTest {
                 assertThat(c.afterCommit()).hasSize(3);
               });
       assertThat(count()).isEqualTo(3);
-      assertThat(commit(settings, committables)).containsExactly("committed");
+      assertThat(CopySinkTestSupport.commit(DB.get(), settings, committables))
+          .containsExactly("committed");
       assertThat(count()).as("deleted once the checkpoint completed").isZero();
     }
   }
@@ -308,19 +310,6 @@ class CopySinkWriterTest {
     for (int i = from; i < to; i++) {
       ((CopySinkWriter<TestRow>) writer).write(row(i), null);
     }
-  }
-
-  private static List<String> commit(
-      CopySinkSettings settings, Collection<CopyCommittable> committables) throws Exception {
-    List<RecordingRequest> requests = new ArrayList<>();
-    committables.forEach(c -> requests.add(new RecordingRequest(c)));
-    try (CopyCommitter committer =
-        new CopyCommitter(settings, connections(DB.get()), new UnregisteredMetricsGroup())) {
-      committer.commit(new ArrayList<>(requests));
-    }
-    List<String> outcomes = new ArrayList<>();
-    requests.forEach(r -> outcomes.add(r.outcome));
-    return outcomes;
   }
 
   private static long count() throws Exception {
