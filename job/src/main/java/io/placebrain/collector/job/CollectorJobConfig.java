@@ -1,6 +1,11 @@
 package io.placebrain.collector.job;
 
+import io.placebrain.collector.config.DatabaseOptions;
+import io.placebrain.collector.config.KafkaOptions;
+import io.placebrain.collector.config.MqttOptions;
+import io.placebrain.collector.config.Options;
 import io.placebrain.collector.config.Settings;
+import io.placebrain.collector.config.StorageOptions;
 import io.placebrain.collector.control.ControlTopics;
 import io.placebrain.collector.deadletter.DeadLetterSerializer;
 import io.placebrain.collector.mqtt.MqttSinkSettings;
@@ -10,10 +15,8 @@ import io.placebrain.collector.thresholds.AlertSettings;
 import java.io.Serializable;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 
 /**
@@ -23,54 +26,56 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
  */
 public final class CollectorJobConfig implements Serializable {
 
-  /** Every setting with its default, in the order the README lists them. */
-  public static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
+  /**
+   * Every setting, in the order the README lists them; the database, MQTT, Kafka and storage ones
+   * are the definitions shared with the query service and the local stack.
+   */
+  public static final Options OPTIONS =
+      Options.builder()
+          .add(KafkaOptions.BOOTSTRAP_SERVERS, KafkaOptions.GROUP_ID)
+          .own("kafka.telemetry-topic", "telemetry.readings")
+          .own("kafka.dead-letter-topic", "telemetry.readings.dlq")
+          .own("kafka.dead-letter-guarantee", "exactly-once")
+          .own("kafka.dead-letter-max-record-bytes", "1000000")
+          .add(
+              KafkaOptions.THRESHOLD_CREATED_TOPIC,
+              KafkaOptions.THRESHOLD_DELETED_TOPIC,
+              KafkaOptions.DEVICE_DELETED_TOPIC,
+              KafkaOptions.DEVICES_BULK_DELETED_TOPIC,
+              KafkaOptions.ALERT_RESOLVED_TOPIC)
+          .own("kafka.control-dead-letter-topic", "devices.events.dlq")
+          .add(DatabaseOptions.URL, DatabaseOptions.USER, DatabaseOptions.PASSWORD)
+          .own("sink.guarantee", "exactly-once")
+          .own("sink.transaction-prefix", "collector-readings")
+          .own("sink.max-buffered-rows", "20000")
+          .own("sink.max-buffered-bytes", "4194304")
+          .own("sink.flush-interval", "1s")
+          .own("sink.connect-timeout", "60s")
+          .own("parser.earliest", "2000-01-01T00:00:00Z")
+          .own("parser.max-ahead", "1d")
+          .own("parser.max-record-bytes", "1048576")
+          .own("parser.max-values-per-record", "10000")
+          .add(
+              MqttOptions.SERVER,
+              MqttOptions.CLIENT_ID,
+              MqttOptions.USERNAME,
+              MqttOptions.PASSWORD,
+              MqttOptions.VERSION)
+          .own("mqtt.max-pending", "10000")
+          .add(MqttOptions.ACK_TIMEOUT, MqttOptions.CA_FILE)
+          .own("alerts.deadband", "0")
+          .own("alerts.min-duration", "0s")
+          .own("alerts.tombstone-retention", "7d")
+          .own("alerts.idle-sensor-retention", "30d")
+          .own("alerts.table-flush-interval", "200ms")
+          .add(StorageOptions.RETENTION, StorageOptions.COMPRESS_AFTER)
+          .own("checkpoint.interval", "10s")
+          .own("startup.checks", "true")
+          .own("startup.check-timeout", "15s")
+          .build();
 
-  static {
-    DEFAULTS.put("kafka.bootstrap-servers", "localhost:9092");
-    DEFAULTS.put("kafka.group-id", "collector-service");
-    DEFAULTS.put("kafka.telemetry-topic", "telemetry.readings");
-    DEFAULTS.put("kafka.dead-letter-topic", "telemetry.readings.dlq");
-    DEFAULTS.put("kafka.dead-letter-guarantee", "exactly-once");
-    DEFAULTS.put("kafka.dead-letter-max-record-bytes", "1000000");
-    DEFAULTS.put("kafka.threshold-created-topic", "devices.threshold.created");
-    DEFAULTS.put("kafka.threshold-deleted-topic", "devices.threshold.deleted");
-    DEFAULTS.put("kafka.device-deleted-topic", "devices.device.deleted");
-    DEFAULTS.put("kafka.devices-bulk-deleted-topic", "devices.device.bulk-deleted");
-    DEFAULTS.put("kafka.alert-resolved-topic", ControlTopics.ALERT_RESOLVED_DEFAULT);
-    DEFAULTS.put("kafka.control-dead-letter-topic", "devices.events.dlq");
-    DEFAULTS.put("database.url", "jdbc:postgresql://localhost:5432/telemetry_db");
-    DEFAULTS.put("database.user", "collector");
-    DEFAULTS.put("database.password", "collector");
-    DEFAULTS.put("sink.guarantee", "exactly-once");
-    DEFAULTS.put("sink.transaction-prefix", "collector-readings");
-    DEFAULTS.put("sink.max-buffered-rows", "20000");
-    DEFAULTS.put("sink.max-buffered-bytes", "4194304");
-    DEFAULTS.put("sink.flush-interval", "1s");
-    DEFAULTS.put("sink.connect-timeout", "60s");
-    DEFAULTS.put("parser.earliest", "2000-01-01T00:00:00Z");
-    DEFAULTS.put("parser.max-ahead", "1d");
-    DEFAULTS.put("parser.max-record-bytes", "1048576");
-    DEFAULTS.put("parser.max-values-per-record", "10000");
-    DEFAULTS.put("mqtt.server", "tcp://localhost:1883");
-    DEFAULTS.put("mqtt.client-id", "collector");
-    DEFAULTS.put("mqtt.username", "");
-    DEFAULTS.put("mqtt.password", "");
-    DEFAULTS.put("mqtt.version", "5");
-    DEFAULTS.put("mqtt.max-pending", "10000");
-    DEFAULTS.put("mqtt.ack-timeout", "0s");
-    DEFAULTS.put("mqtt.ca-file", "");
-    DEFAULTS.put("alerts.deadband", "0");
-    DEFAULTS.put("alerts.min-duration", "0s");
-    DEFAULTS.put("alerts.tombstone-retention", "7d");
-    DEFAULTS.put("alerts.idle-sensor-retention", "30d");
-    DEFAULTS.put("alerts.table-flush-interval", "200ms");
-    DEFAULTS.put("storage.retention", "90d");
-    DEFAULTS.put("storage.compress-after", "7d");
-    DEFAULTS.put("checkpoint.interval", "10s");
-    DEFAULTS.put("startup.checks", "true");
-    DEFAULTS.put("startup.check-timeout", "15s");
-  }
+  /** Every setting with its default, in the order the README lists them. */
+  public static final Map<String, String> DEFAULTS = OPTIONS.defaults();
 
   private final Settings settings;
 
@@ -81,8 +86,7 @@ public final class CollectorJobConfig implements Serializable {
 
   /** Defaults, overridden by environment variables, overridden by flags. */
   public static CollectorJobConfig from(String[] args, Map<String, String> environment) {
-    return new CollectorJobConfig(
-        Settings.read(DEFAULTS, Set.of("database.password", "mqtt.password"), args, environment));
+    return new CollectorJobConfig(OPTIONS.read(args, environment));
   }
 
   /** {@code kafka.bootstrap-servers} is read from {@code COLLECTOR_KAFKA_BOOTSTRAP_SERVERS}. */
@@ -116,11 +120,11 @@ public final class CollectorJobConfig implements Serializable {
 
   public ControlTopics controlTopics() {
     return new ControlTopics(
-        get("kafka.threshold-created-topic"),
-        get("kafka.threshold-deleted-topic"),
-        get("kafka.device-deleted-topic"),
-        get("kafka.devices-bulk-deleted-topic"),
-        get("kafka.alert-resolved-topic"));
+        get(KafkaOptions.THRESHOLD_CREATED_TOPIC.key()),
+        get(KafkaOptions.THRESHOLD_DELETED_TOPIC.key()),
+        get(KafkaOptions.DEVICE_DELETED_TOPIC.key()),
+        get(KafkaOptions.DEVICES_BULK_DELETED_TOPIC.key()),
+        get(KafkaOptions.ALERT_RESOLVED_TOPIC.key()));
   }
 
   public String controlDeadLetterTopic() {
@@ -128,15 +132,7 @@ public final class CollectorJobConfig implements Serializable {
   }
 
   public MqttSinkSettings mqttSettings() {
-    return new MqttSinkSettings(
-        get("mqtt.server"),
-        get("mqtt.client-id"),
-        settings.optional("mqtt.username"),
-        settings.optional("mqtt.password"),
-        get("mqtt.version"),
-        settings.integer("mqtt.max-pending"),
-        duration("mqtt.ack-timeout"),
-        settings.optional("mqtt.ca-file"));
+    return MqttOptions.connection(settings, settings.integer("mqtt.max-pending"));
   }
 
   /** Whether {@code main} checks database, topics and broker before it submits the job. */
@@ -166,11 +162,11 @@ public final class CollectorJobConfig implements Serializable {
   }
 
   public String kafkaBootstrapServers() {
-    return get("kafka.bootstrap-servers");
+    return get(KafkaOptions.BOOTSTRAP_SERVERS.key());
   }
 
   public String kafkaGroupId() {
-    return get("kafka.group-id");
+    return get(KafkaOptions.GROUP_ID.key());
   }
 
   public String telemetryTopic() {
@@ -186,16 +182,16 @@ public final class CollectorJobConfig implements Serializable {
   }
 
   public String databaseUrl() {
-    return get("database.url");
+    return DatabaseOptions.url(settings);
   }
 
   /** Null when empty: the driver then takes the user from the URL. */
   public String databaseUser() {
-    return settings.optional("database.user");
+    return DatabaseOptions.user(settings);
   }
 
   public String databasePassword() {
-    return settings.optional("database.password");
+    return DatabaseOptions.password(settings);
   }
 
   public DeliveryGuarantee sinkGuarantee() {
@@ -231,7 +227,7 @@ public final class CollectorJobConfig implements Serializable {
         Instant.parse(get("parser.earliest")),
         duration("parser.max-ahead"),
         settings.integer("parser.max-record-bytes"),
-        duration("storage.retention"),
+        StorageOptions.retention(settings),
         settings.integer("parser.max-values-per-record"));
   }
 
@@ -242,8 +238,8 @@ public final class CollectorJobConfig implements Serializable {
 
   public SchemaSettings schemaSettings() {
     return new SchemaSettings(
-        duration("storage.retention"),
-        duration("storage.compress-after"),
+        StorageOptions.retention(settings),
+        StorageOptions.compressAfter(settings),
         SchemaSettings.DEFAULTS.partitionsAhead());
   }
 

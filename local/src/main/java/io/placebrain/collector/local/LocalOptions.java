@@ -1,11 +1,13 @@
 package io.placebrain.collector.local;
 
+import io.placebrain.collector.config.DatabaseOptions;
+import io.placebrain.collector.config.KafkaOptions;
+import io.placebrain.collector.config.MqttOptions;
+import io.placebrain.collector.config.Options;
 import io.placebrain.collector.config.Settings;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The local stack's options, as flags ({@code --kafka.port 9093}) or {@code COLLECTOR_*}
@@ -14,31 +16,36 @@ import java.util.Set;
  */
 public final class LocalOptions {
 
-  /** Every option with its default, in the order the README lists them. */
-  public static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
+  /**
+   * Every option, in the order the README lists them. The endpoints and credentials are the
+   * definitions the job and the query service use, but an endpoint defaults to empty here: empty
+   * runs the embedded service.
+   */
+  public static final Options OPTIONS =
+      Options.builder()
+          .own("data-dir", "collector-data")
+          .own("wipe", "false")
+          .own("kafka.port", "9092")
+          .own("postgres.port", "5432")
+          .own("mqtt.port", "1883")
+          .own("grpc.port", "50054")
+          .own("web-ui.port", "8081")
+          .own("bind-address", "127.0.0.1")
+          .add(KafkaOptions.BOOTSTRAP_SERVERS.withDefault(""))
+          .add(DatabaseOptions.URL.withDefault(""), DatabaseOptions.USER, DatabaseOptions.PASSWORD)
+          // Empty version: the job and the service keep their own (5 unless set in the
+          // environment).
+          .add(MqttOptions.SERVER.withDefault(""), MqttOptions.VERSION.withDefault(""))
+          .own("simulator", "true")
+          .own("simulator.rate", "10")
+          .own("simulator.places", "3")
+          .own("simulator.devices-per-place", "3")
+          .own("simulator.period", "2min")
+          .own("status.interval", "5s")
+          .build();
 
-  static {
-    DEFAULTS.put("data-dir", "collector-data");
-    DEFAULTS.put("wipe", "false");
-    DEFAULTS.put("kafka.port", "9092");
-    DEFAULTS.put("postgres.port", "5432");
-    DEFAULTS.put("mqtt.port", "1883");
-    DEFAULTS.put("grpc.port", "50054");
-    DEFAULTS.put("web-ui.port", "8081");
-    DEFAULTS.put("bind-address", "127.0.0.1");
-    DEFAULTS.put("kafka.bootstrap-servers", "");
-    DEFAULTS.put("database.url", "");
-    DEFAULTS.put("database.user", "collector");
-    DEFAULTS.put("database.password", "collector");
-    DEFAULTS.put("mqtt.server", "");
-    DEFAULTS.put("mqtt.version", "");
-    DEFAULTS.put("simulator", "true");
-    DEFAULTS.put("simulator.rate", "10");
-    DEFAULTS.put("simulator.places", "3");
-    DEFAULTS.put("simulator.devices-per-place", "3");
-    DEFAULTS.put("simulator.period", "2min");
-    DEFAULTS.put("status.interval", "5s");
-  }
+  /** Every option with its default, in the order the README lists them. */
+  public static final Map<String, String> DEFAULTS = OPTIONS.defaults();
 
   private final Settings settings;
 
@@ -48,8 +55,7 @@ public final class LocalOptions {
   }
 
   public static LocalOptions from(String[] args, Map<String, String> environment) {
-    return new LocalOptions(
-        Settings.read(DEFAULTS, Set.of("database.password"), args, environment));
+    return new LocalOptions(OPTIONS.read(args, environment));
   }
 
   public LocalOptions with(Map<String, String> overrides) {
@@ -114,30 +120,30 @@ public final class LocalOptions {
 
   /** Null: run an embedded broker. */
   public String kafkaBootstrapServers() {
-    return settings.optional("kafka.bootstrap-servers");
+    return settings.optional(KafkaOptions.BOOTSTRAP_SERVERS.key());
   }
 
   /** Null: run an embedded PostgreSQL. */
   public String databaseUrl() {
-    return settings.optional("database.url");
+    return settings.optional(DatabaseOptions.URL.key());
   }
 
   public String databaseUser() {
-    return settings.optional("database.user");
+    return DatabaseOptions.user(settings);
   }
 
   public String databasePassword() {
-    return settings.optional("database.password");
+    return DatabaseOptions.password(settings);
   }
 
   /** Null: run an embedded broker. */
   public String mqttServer() {
-    return settings.optional("mqtt.server");
+    return settings.optional(MqttOptions.SERVER.key());
   }
 
-  /** Null: 3.1.1 for the embedded broker, 5 for a real one. */
+  /** Null: the job's and the query service's own setting (5 unless set in the environment). */
   public String mqttVersion() {
-    return settings.optional("mqtt.version");
+    return settings.optional(MqttOptions.VERSION.key());
   }
 
   public boolean simulator() {

@@ -1,6 +1,11 @@
 package io.placebrain.collector.query;
 
+import io.placebrain.collector.config.DatabaseOptions;
+import io.placebrain.collector.config.KafkaOptions;
+import io.placebrain.collector.config.MqttOptions;
+import io.placebrain.collector.config.Options;
 import io.placebrain.collector.config.Settings;
+import io.placebrain.collector.config.StorageOptions;
 import io.placebrain.collector.control.ControlTopics;
 import io.placebrain.collector.mqtt.MqttSinkSettings;
 import io.placebrain.collector.storage.SchemaSettings;
@@ -12,10 +17,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -25,53 +28,61 @@ import java.util.regex.Pattern;
  */
 public final class QueryServiceConfig {
 
-  /** Every setting with its default, in the order the README lists them. */
-  public static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
+  /**
+   * Every setting, in the order the README lists them; the database, Kafka, MQTT and storage ones
+   * are the definitions shared with the job and the local stack.
+   */
+  public static final Options OPTIONS =
+      Options.builder()
+          .own("server.port", "50054")
+          .own("server.host", "127.0.0.1")
+          .own("server.threads", "32")
+          .own("server.shutdown-grace", "10s")
+          .own("server.max-inbound-message-size", "1048576")
+          .own("server.max-inbound-metadata-size", "8192")
+          .own("server.max-concurrent-calls-per-connection", "16")
+          .own("server.keepalive-time", "1min")
+          .own("server.keepalive-timeout", "20s")
+          .own("server.permit-keepalive-time", "20s")
+          .own("tls.cert-chain", "")
+          .own("tls.private-key", "")
+          .own("tls.client-ca", "")
+          .ownSecret("auth.read-tokens", "")
+          .ownSecret("auth.admin-tokens", "")
+          .own("auth.read-tokens-file", "")
+          .own("auth.admin-tokens-file", "")
+          .own("auth.allow-unauthenticated", "false")
+          .add(DatabaseOptions.URL, DatabaseOptions.USER, DatabaseOptions.PASSWORD)
+          .own("database.pool-size", "8")
+          .own("database.connect-timeout", "5s")
+          .own("query.timeout", "30s")
+          .own("query.max-concurrent", "4")
+          .own("query.max-queued", "16")
+          .own("deletion.chunk-rows", "10000")
+          .own("deletion.chunk-timeout", "30s")
+          .own("deletion.rpc-budget", "20s")
+          .add(
+              KafkaOptions.BOOTSTRAP_SERVERS,
+              // A group of its own: the job's group consumes the same devices topics.
+              KafkaOptions.GROUP_ID.withDefault("collector-query-service"),
+              KafkaOptions.DEVICE_DELETED_TOPIC,
+              KafkaOptions.DEVICES_BULK_DELETED_TOPIC,
+              KafkaOptions.ALERT_RESOLVED_TOPIC)
+          .add(
+              MqttOptions.SERVER,
+              // An id of its own: a second client with the job's id would take its session.
+              MqttOptions.CLIENT_ID.withDefault("collector-query"),
+              MqttOptions.USERNAME,
+              MqttOptions.PASSWORD,
+              MqttOptions.VERSION,
+              // ResolveAlert waits this long for the broker; the job's 0s would never wait.
+              MqttOptions.ACK_TIMEOUT.withDefault("5s"),
+              MqttOptions.CA_FILE)
+          .add(StorageOptions.RETENTION, StorageOptions.COMPRESS_AFTER)
+          .build();
 
-  static {
-    DEFAULTS.put("server.port", "50054");
-    DEFAULTS.put("server.host", "127.0.0.1");
-    DEFAULTS.put("server.threads", "32");
-    DEFAULTS.put("server.shutdown-grace", "10s");
-    DEFAULTS.put("server.max-inbound-message-size", "1048576");
-    DEFAULTS.put("server.max-inbound-metadata-size", "8192");
-    DEFAULTS.put("server.max-concurrent-calls-per-connection", "16");
-    DEFAULTS.put("server.keepalive-time", "1min");
-    DEFAULTS.put("server.keepalive-timeout", "20s");
-    DEFAULTS.put("server.permit-keepalive-time", "20s");
-    DEFAULTS.put("tls.cert-chain", "");
-    DEFAULTS.put("tls.private-key", "");
-    DEFAULTS.put("tls.client-ca", "");
-    DEFAULTS.put("auth.read-tokens", "");
-    DEFAULTS.put("auth.admin-tokens", "");
-    DEFAULTS.put("auth.read-tokens-file", "");
-    DEFAULTS.put("auth.admin-tokens-file", "");
-    DEFAULTS.put("auth.allow-unauthenticated", "false");
-    DEFAULTS.put("database.url", "jdbc:postgresql://localhost:5432/telemetry_db");
-    DEFAULTS.put("database.user", "collector");
-    DEFAULTS.put("database.password", "collector");
-    DEFAULTS.put("database.pool-size", "8");
-    DEFAULTS.put("database.connect-timeout", "5s");
-    DEFAULTS.put("query.timeout", "30s");
-    DEFAULTS.put("query.max-concurrent", "4");
-    DEFAULTS.put("query.max-queued", "16");
-    DEFAULTS.put("deletion.chunk-rows", "10000");
-    DEFAULTS.put("deletion.chunk-timeout", "30s");
-    DEFAULTS.put("deletion.rpc-budget", "20s");
-    DEFAULTS.put("kafka.bootstrap-servers", "localhost:9092");
-    DEFAULTS.put("kafka.group-id", "collector-query-service");
-    DEFAULTS.put("kafka.device-deleted-topic", "devices.device.deleted");
-    DEFAULTS.put("kafka.devices-bulk-deleted-topic", "devices.device.bulk-deleted");
-    DEFAULTS.put("kafka.alert-resolved-topic", ControlTopics.ALERT_RESOLVED_DEFAULT);
-    DEFAULTS.put("mqtt.server", "tcp://localhost:1883");
-    DEFAULTS.put("mqtt.client-id", "collector-query");
-    DEFAULTS.put("mqtt.username", "");
-    DEFAULTS.put("mqtt.password", "");
-    DEFAULTS.put("mqtt.version", "5");
-    DEFAULTS.put("mqtt.ack-timeout", "5s");
-    DEFAULTS.put("storage.retention", "90d");
-    DEFAULTS.put("storage.compress-after", "7d");
-  }
+  /** Every setting with its default, in the order the README lists them. */
+  public static final Map<String, String> DEFAULTS = OPTIONS.defaults();
 
   private final Settings settings;
 
@@ -82,12 +93,7 @@ public final class QueryServiceConfig {
 
   /** Defaults, overridden by environment variables, overridden by flags. */
   public static QueryServiceConfig from(String[] args, Map<String, String> environment) {
-    return new QueryServiceConfig(
-        Settings.read(
-            DEFAULTS,
-            Set.of("database.password", "mqtt.password", "auth.read-tokens", "auth.admin-tokens"),
-            args,
-            environment));
+    return new QueryServiceConfig(OPTIONS.read(args, environment));
   }
 
   /** A copy with some settings replaced; for tests and the local runner. */
@@ -156,7 +162,10 @@ public final class QueryServiceConfig {
     connectTimeout();
     queryTimeout();
     schemaSettings();
-    mqttSettings();
+    MqttSinkSettings mqtt = mqttSettings();
+    if (mqtt != null) {
+      mqtt.trustManagerFactory(); // a wrong CA file fails the start, not the first resolve
+    }
     if ((tlsCertChain() == null) != (tlsPrivateKey() == null)) {
       throw new IllegalArgumentException(
           "TLS needs both tls.cert-chain and tls.private-key (PEM files), or neither");
@@ -338,16 +347,16 @@ public final class QueryServiceConfig {
   }
 
   public String databaseUrl() {
-    return settings.get("database.url");
+    return DatabaseOptions.url(settings);
   }
 
   /** Null when empty: the driver then takes the user from the URL. */
   public String databaseUser() {
-    return settings.optional("database.user");
+    return DatabaseOptions.user(settings);
   }
 
   public String databasePassword() {
-    return settings.optional("database.password");
+    return DatabaseOptions.password(settings);
   }
 
   public int poolSize() {
@@ -380,11 +389,11 @@ public final class QueryServiceConfig {
 
   /** Null when empty: device deletions then come only through the DeleteReadings call. */
   public String kafkaBootstrapServers() {
-    return settings.optional("kafka.bootstrap-servers");
+    return settings.optional(KafkaOptions.BOOTSTRAP_SERVERS.key());
   }
 
   public String kafkaGroupId() {
-    return settings.get("kafka.group-id");
+    return settings.get(KafkaOptions.GROUP_ID.key());
   }
 
   /** The deletion topics; the threshold topics are the job's business. */
@@ -392,39 +401,33 @@ public final class QueryServiceConfig {
     return new ControlTopics(
         ControlTopics.DEFAULTS.thresholdCreated(),
         ControlTopics.DEFAULTS.thresholdDeleted(),
-        settings.get("kafka.device-deleted-topic"),
-        settings.get("kafka.devices-bulk-deleted-topic"),
+        settings.get(KafkaOptions.DEVICE_DELETED_TOPIC.key()),
+        settings.get(KafkaOptions.DEVICES_BULK_DELETED_TOPIC.key()),
         alertResolvedTopic());
   }
 
   /** Where a user's resolve is announced to the job (compacted; see README "Topics"). */
   public String alertResolvedTopic() {
-    return settings.get("kafka.alert-resolved-topic");
+    return settings.get(KafkaOptions.ALERT_RESOLVED_TOPIC.key());
   }
 
   /** Null when {@code mqtt.server} is empty: resolving then publishes nothing. */
   public MqttSinkSettings mqttSettings() {
-    if (settings.optional("mqtt.server") == null) {
+    if (settings.optional(MqttOptions.SERVER.key()) == null) {
       return null;
     }
-    return new MqttSinkSettings(
-        settings.get("mqtt.server"),
-        settings.get("mqtt.client-id"),
-        settings.optional("mqtt.username"),
-        settings.optional("mqtt.password"),
-        settings.get("mqtt.version"),
-        1,
-        mqttAckTimeout());
+    // One pending message: the outbox table, not the publisher, keeps what waits for the broker.
+    return MqttOptions.connection(settings, 1);
   }
 
   public Duration mqttAckTimeout() {
-    return settings.duration("mqtt.ack-timeout");
+    return settings.duration(MqttOptions.ACK_TIMEOUT.key());
   }
 
   public SchemaSettings schemaSettings() {
     return new SchemaSettings(
-        settings.duration("storage.retention"),
-        settings.duration("storage.compress-after"),
+        StorageOptions.retention(settings),
+        StorageOptions.compressAfter(settings),
         SchemaSettings.DEFAULTS.partitionsAhead());
   }
 
