@@ -3,6 +3,7 @@ package io.placebrain.collector.query;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.placebrain.collector.testing.tls.TestCertificates;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -158,5 +159,27 @@ class QueryServiceConfigTest {
                     new String[] {"--auth.read-tokens-file", dir.resolve("none").toString()},
                     Map.of()))
         .hasMessageContaining("auth.read-tokens-file");
+  }
+
+  @Test
+  void aBrokerWithAPrivateCaIsReachedThroughTheCaFile(@TempDir Path dir) {
+    Path caFile = TestCertificates.authority("collector-test-ca").writeCaPem(dir.resolve("ca.pem"));
+    QueryServiceConfig config =
+        QueryServiceConfig.from(
+            new String[] {
+              "--mqtt.server", "ssl://broker:8883", "--mqtt.ca-file", caFile.toString()
+            },
+            Map.of());
+    assertThat(config.mqttSettings().caFile()).isEqualTo(caFile.toString());
+    assertThat(config.mqttSettings().trustManagerFactory()).isNotNull();
+
+    String missing = dir.resolve("missing-ca.pem").toString();
+    assertThatThrownBy(
+            () ->
+                QueryServiceConfig.from(
+                    new String[] {"--mqtt.server", "ssl://broker:8883", "--mqtt.ca-file", missing},
+                    Map.of()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(missing);
   }
 }
