@@ -27,8 +27,9 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
 public final class CollectorJobConfig implements Serializable {
 
   /**
-   * Every setting, in the order the README lists them; the database, MQTT, Kafka and storage ones
-   * are the definitions shared with the query service and the local stack.
+   * Every setting: the database, MQTT, Kafka and storage ones are the definitions shared with the
+   * query service and the local stack (the README's shared table), the others the job's own (its
+   * table, in this order).
    */
   public static final Options OPTIONS =
       Options.builder()
@@ -74,7 +75,7 @@ public final class CollectorJobConfig implements Serializable {
           .own("startup.check-timeout", "15s")
           .build();
 
-  /** Every setting with its default, in the order the README lists them. */
+  /** Every setting with its default. */
   public static final Map<String, String> DEFAULTS = OPTIONS.defaults();
 
   private final Settings settings;

@@ -24,13 +24,14 @@ import java.util.regex.Pattern;
 /**
  * The query service's configuration, read from {@code --key value} flags and {@code COLLECTOR_*}
  * environment variables (flags win). Every setting is listed in {@link #DEFAULTS} and documented in
- * the README; the database, Kafka and MQTT settings share their names with the job's.
+ * the README; the database, Kafka, MQTT and storage settings are the job's (see {@link #OPTIONS}).
  */
 public final class QueryServiceConfig {
 
   /**
-   * Every setting, in the order the README lists them; the database, Kafka, MQTT and storage ones
-   * are the definitions shared with the job and the local stack.
+   * Every setting: the database, Kafka, MQTT and storage ones are the definitions shared with the
+   * job and the local stack (the README's shared table), the others the service's own (its table,
+   * in this order).
    */
   public static final Options OPTIONS =
       Options.builder()
@@ -81,7 +82,7 @@ public final class QueryServiceConfig {
           .add(StorageOptions.RETENTION, StorageOptions.COMPRESS_AFTER)
           .build();
 
-  /** Every setting with its default, in the order the README lists them. */
+  /** Every setting with its default. */
   public static final Map<String, String> DEFAULTS = OPTIONS.defaults();
 
   private final Settings settings;
