@@ -21,6 +21,10 @@ import javax.management.openmbean.CompositeData;
 final class HeapWatcher implements AutoCloseable {
 
   private volatile long peakAfterGc;
+
+  /** Full collections seen; the notification of one arrives after {@code System.gc()} returns. */
+  private long collections;
+
   private final NotificationListener listener = this::onGc;
   private final Set<String> heapPools = new HashSet<>();
 
@@ -55,11 +59,23 @@ final class HeapWatcher implements AutoCloseable {
     if (used > peakAfterGc) {
       peakAfterGc = used;
     }
+    synchronized (this) {
+      collections++;
+      notifyAll();
+    }
   }
 
-  /** A full collection now; its result counts towards the peak. */
-  void sample() {
+  /**
+   * A full collection now; its result counts towards the peak once this returns (it waits for the
+   * collection's notification, which the JVM delivers on another thread, at most 10 s).
+   */
+  synchronized void sample() throws InterruptedException {
+    long before = collections;
     System.gc();
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (collections == before && System.nanoTime() < deadline) {
+      wait(100);
+    }
   }
 
   double peakMb() {

@@ -30,6 +30,7 @@ final class JobRuns {
   /** One run's measurements. */
   record Run(
       double rowsPerSecond,
+      double sustainedRowsPerSecond,
       double peakHeapMb,
       double checkpointP99Ms,
       double checkpointBytes,
@@ -120,7 +121,7 @@ final class JobRuns {
   /** Runs the job at parallelism 2 until all {@code records × 3} readings are committed. */
   Run run(String topic, long records) throws Exception {
     long expected = records * 3;
-    double[] result = new double[2];
+    double[] result = new double[3];
     JsonNode[] checkpoints = new JsonNode[1];
     double heap;
     try (HeapWatcher watcher = new HeapWatcher()) {
@@ -136,9 +137,11 @@ final class JobRuns {
             try {
               long stored = 0;
               int polls = 0;
+              CommitSteps steps = new CommitSteps();
               while (stored < expected) {
                 Thread.sleep(250);
                 stored = db.queryLong("SELECT count(*) FROM readings");
+                steps.observe(System.nanoTime(), stored);
                 cpu.sample();
                 if (++polls % 12 == 0) {
                   watcher.sample(); // every 3 s: the live heap while the job runs at full speed
@@ -151,6 +154,7 @@ final class JobRuns {
               result[0] = expected / ((System.nanoTime() - started) / 1e9);
               cpu.sample();
               result[1] = cpu.totalMs() / (expected / 1e6);
+              result[2] = steps.sustainedRowsPerSecond();
               watcher.sample();
               checkpoints[0] = cluster.checkpoints(job.getJobID());
             } finally {
@@ -163,6 +167,7 @@ final class JobRuns {
     JsonNode summary = checkpoints[0].path("summary");
     return new Run(
         result[0],
+        result[2],
         heap,
         summary.path("end_to_end_duration").path("p99").asDouble(),
         summary

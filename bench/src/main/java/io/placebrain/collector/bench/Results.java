@@ -22,6 +22,11 @@ final class Results {
   }
 
   /** The figure added under {@code key}. */
+  /** The figure of {@code key}, or null where this run did not measure it. */
+  Figure find(String key) {
+    return figures.stream().filter(f -> f.key().equals(key)).findFirst().orElse(null);
+  }
+
   Figure get(String key) {
     return figures.stream()
         .filter(f -> f.key().equals(key))

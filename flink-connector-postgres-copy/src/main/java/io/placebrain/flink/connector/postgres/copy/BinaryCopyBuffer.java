@@ -3,6 +3,7 @@ package io.placebrain.flink.connector.postgres.copy;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.annotation.PublicEvolving;
 import org.postgresql.copy.CopyIn;
 
@@ -135,14 +136,54 @@ public final class BinaryCopyBuffer {
       copy.writeToCopy(TRAILER, 0, TRAILER.length);
       return copy.endCopy();
     } catch (java.sql.SQLException e) {
-      if (copy.isActive()) {
-        try {
-          copy.cancelCopy();
-        } catch (java.sql.SQLException ignored) {
-          // The server already ended the COPY; the original failure is what matters.
-        }
-      }
+      cancelQuietly(copy);
       throw new IOException(e);
+    }
+  }
+
+  /**
+   * Streams the rows added since {@code sentBytes} (a value this method or 0 returned before) into
+   * an open COPY, the header first, and returns the new mark; the rows stay buffered. Lets the
+   * database work on a batch while later rows of it are still being encoded, instead of only once
+   * the batch is complete. {@link #finishStream} ends it.
+   */
+  @Internal
+  public int stream(CopyIn copy, int sentBytes) throws IOException {
+    try {
+      if (sentBytes == 0) {
+        copy.writeToCopy(HEADER, 0, HEADER.length);
+      }
+      copy.writeToCopy(bytes, sentBytes, size - sentBytes);
+      return size;
+    } catch (java.sql.SQLException e) {
+      cancelQuietly(copy);
+      throw new IOException(e);
+    }
+  }
+
+  /** Sends what {@link #stream} has not sent yet, then the trailer, and ends the COPY. */
+  @Internal
+  public long finishStream(CopyIn copy, int sentBytes) throws IOException {
+    try {
+      if (sentBytes == 0) {
+        copy.writeToCopy(HEADER, 0, HEADER.length);
+      }
+      copy.writeToCopy(bytes, sentBytes, size - sentBytes);
+      copy.writeToCopy(TRAILER, 0, TRAILER.length);
+      return copy.endCopy();
+    } catch (java.sql.SQLException e) {
+      cancelQuietly(copy);
+      throw new IOException(e);
+    }
+  }
+
+  private static void cancelQuietly(CopyIn copy) {
+    if (copy.isActive()) {
+      try {
+        copy.cancelCopy();
+      } catch (java.sql.SQLException ignored) {
+        // The server already ended the COPY; the original failure is what matters.
+      }
     }
   }
 

@@ -32,6 +32,7 @@ import org.apache.flink.metrics.Histogram;
 import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,6 +82,9 @@ public final class CopySinkWriter<T>
 
   private static final Logger LOG = LoggerFactory.getLogger(CopySinkWriter.class);
 
+  /** Unsent buffered bytes that make the writer stream them into the batch's COPY (~1,000 rows). */
+  static final int STREAM_CHUNK_BYTES = 64 * 1024;
+
   private final CopySinkSettings settings;
   private final CopyRowEncoder<T> encoder;
 
@@ -126,6 +130,21 @@ public final class CopySinkWriter<T>
 
   /** Statements to run after the rows written so far are committed (exactly-once only). */
   private final List<String> afterCommit = new ArrayList<>();
+
+  /**
+   * The COPY of the batch being buffered, opened once {@link #STREAM_CHUNK_BYTES} are waiting, so
+   * the database stores a batch while its later rows are still being encoded; null until then.
+   */
+  private CopyIn streamedCopy;
+
+  /** Bytes of the buffer already written into {@link #streamedCopy}. */
+  private int streamedBytes;
+
+  /** Taken before {@link #streamedCopy} opened, where a refused row must not take earlier rows. */
+  private Savepoint streamedSavepoint;
+
+  /** Why streaming the batch failed; the batch's send deals with it as with any failed COPY. */
+  private Exception streamFailure;
 
   /** Rows of the batch being sent that went to the rejected-rows table. */
   private int rejectedInBatch;
@@ -295,7 +314,38 @@ public final class CopySinkWriter<T>
     if (buffer.rows() >= settings.maxBufferedRows()
         || buffer.sizeInBytes() >= settings.maxBufferedBytes()) {
       sendBuffer();
+    } else if (buffer.sizeInBytes() - streamedBytes >= STREAM_CHUNK_BYTES) {
+      streamBuffered();
     }
+  }
+
+  /**
+   * Writes the rows buffered since the last call into the batch's COPY, opening it first. Only on
+   * an open connection: connecting, and every failure, is left to {@link #sendBuffer}, which sends
+   * the batch again from its first row where it can retry.
+   */
+  private void streamBuffered() {
+    if (streamFailure != null || connection == null) {
+      return;
+    }
+    try {
+      if (streamedCopy == null) {
+        streamedSavepoint = savepointBeforeBatch();
+        streamedCopy = connection.unwrap(PGConnection.class).getCopyAPI().copyIn(copySql);
+      }
+      streamedBytes = buffer.stream(streamedCopy, streamedBytes);
+    } catch (SQLException | IOException e) {
+      streamFailure = e;
+    }
+  }
+
+  /**
+   * Where a refused row would abort the transaction and every batch sent into it since the last
+   * checkpoint, a savepoint before the batch; the first batch of a transaction needs none (rolling
+   * back the whole transaction loses nothing else), nor does a sink without a rejected-rows table.
+   */
+  private Savepoint savepointBeforeBatch() throws SQLException {
+    return rejectedRows != null && rowsInTransaction > 0 ? connection.setSavepoint() : null;
   }
 
   @Override
@@ -435,19 +485,18 @@ public final class CopySinkWriter<T>
   /** Sends the whole buffer; with a rejected-rows table, isolates the rows the database refuses. */
   private void sendBatch() throws SQLException, IOException {
     rejectedInBatch = 0;
-    if (rejectedRows == null) {
-      copy(0, buffer.rows());
-      return;
-    }
-    // Without a savepoint a refused row would abort the transaction and every batch sent into it
-    // since the last checkpoint. The first batch of a transaction needs none: rolling back the
-    // whole transaction loses nothing else.
-    Savepoint before = rowsInTransaction > 0 ? connection.setSavepoint() : null;
+    Savepoint before = null;
     try {
-      copy(0, buffer.rows());
+      if (streamedCopy != null || streamFailure != null) {
+        before = streamedSavepoint;
+        finishStreamedBatch();
+      } else {
+        before = savepointBeforeBatch();
+        copy(0, buffer.rows());
+      }
     } catch (SQLException | IOException e) {
       SQLException failure = asSqlException(e);
-      if (!SqlFailures.isRowData(failure)) {
+      if (rejectedRows == null || !SqlFailures.isRowData(failure)) {
         throw e;
       }
       if (before != null) {
@@ -464,6 +513,28 @@ public final class CopySinkWriter<T>
     if (before != null) {
       connection.releaseSavepoint(before);
     }
+  }
+
+  /** Ends the batch's streamed COPY, or fails as its streaming did. */
+  private void finishStreamedBatch() throws SQLException, IOException {
+    CopyIn copy = streamedCopy;
+    int sent = streamedBytes;
+    Exception failure = streamFailure;
+    forgetStream();
+    if (failure instanceof SQLException) {
+      throw (SQLException) failure;
+    }
+    if (failure != null) {
+      throw (IOException) failure;
+    }
+    buffer.finishStream(copy, sent);
+  }
+
+  private void forgetStream() {
+    streamedCopy = null;
+    streamedBytes = 0;
+    streamedSavepoint = null;
+    streamFailure = null;
   }
 
   /**
@@ -818,6 +889,8 @@ public final class CopySinkWriter<T>
 
   private void closeQuietly() {
     connection = Connections.closeQuietly(connection);
+    // A COPY streamed on the closed connection is gone too; the batch is sent again whole.
+    forgetStream();
     // Whatever the closed connection held in its open transaction is gone with it.
     rowsInTransaction = 0;
   }
