@@ -110,6 +110,7 @@ public final class CollectorBenchmark {
       e.printStackTrace();
       status = 1;
     } finally {
+      BenchDatabases.dropTemplate();
       TestServices.stopAll();
     }
     System.exit(status);

@@ -1,10 +1,7 @@
 package io.placebrain.collector.bench;
 
 import io.placebrain.collector.readings.ReadingRowEncoder;
-import io.placebrain.collector.storage.CollectorSchema;
-import io.placebrain.collector.storage.SchemaSettings;
 import io.placebrain.collector.telemetry.Reading;
-import io.placebrain.collector.testing.TestServices;
 import io.placebrain.collector.testing.postgres.TestDatabase;
 import io.placebrain.flink.connector.postgres.copy.BinaryCopyBuffer;
 import io.placebrain.flink.connector.postgres.copy.PostgresCopySink;
@@ -243,11 +240,8 @@ final class Throughput {
   }
 
   static double withDatabase(DatabaseRun run) throws Exception {
-    TestDatabase db = TestServices.postgres().createDatabase();
+    TestDatabase db = BenchDatabases.create();
     try {
-      try (Connection connection = db.connect()) {
-        CollectorSchema.migrate(connection, SchemaSettings.DEFAULTS);
-      }
       return run.run(db);
     } finally {
       db.drop();
