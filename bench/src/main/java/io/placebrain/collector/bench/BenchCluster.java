@@ -11,6 +11,7 @@ import java.time.Duration;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MetricOptions;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
@@ -39,6 +40,8 @@ final class BenchCluster implements AutoCloseable {
         CheckpointingOptions.CHECKPOINTS_DIRECTORY,
         Files.createTempDirectory("bench-checkpoints").toUri().toString());
     conf.set(TaskManagerOptions.NUM_TASK_SLOTS, 4);
+    // The REST API's metrics are at most this old: the job runs read the sink's progress there.
+    conf.set(MetricOptions.METRIC_FETCHER_UPDATE_INTERVAL, Duration.ofMillis(200));
     cluster =
         new MiniCluster(
             new MiniClusterConfiguration.Builder()
@@ -60,12 +63,41 @@ final class BenchCluster implements AutoCloseable {
 
   /** {@code /jobs/:id/checkpoints} of the REST API. */
   JsonNode checkpoints(JobID job) throws Exception {
+    return get("/jobs/" + job + "/checkpoints");
+  }
+
+  /**
+   * The REST query of the readings sink's {@code numRecordsSend} summed over its subtasks (rows
+   * sent into its transactions), or null while the job's vertices or metrics are not there yet.
+   */
+  String readingsSinkRowsSentQuery(JobID job) throws Exception {
+    for (JsonNode vertex : get("/jobs/" + job).path("vertices")) {
+      String base =
+          "/jobs/" + job + "/vertices/" + vertex.path("id").asText() + "/subtasks/metrics";
+      for (JsonNode metric : get(base)) {
+        String id = metric.path("id").asText();
+        if (id.contains("Readings") && id.endsWith(".numRecordsSend")) {
+          return base + "?get=" + id + "&agg=sum";
+        }
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The value of a {@link #readingsSinkRowsSentQuery}: costs the database nothing, unlike counting
+   * the table while the job writes to it. Metrics here are at most 200 ms old.
+   */
+  long rowsSent(String query) throws Exception {
+    JsonNode value = get(query);
+    return value.isArray() && value.size() > 0 ? value.get(0).path("sum").asLong() : 0;
+  }
+
+  private JsonNode get(String path) throws Exception {
     HttpResponse<String> response =
         HttpClient.newHttpClient()
             .send(
-                HttpRequest.newBuilder(rest.resolve("/jobs/" + job + "/checkpoints"))
-                    .timeout(Duration.ofSeconds(10))
-                    .build(),
+                HttpRequest.newBuilder(rest.resolve(path)).timeout(Duration.ofSeconds(10)).build(),
                 HttpResponse.BodyHandlers.ofString());
     return JSON.readTree(response.body());
   }

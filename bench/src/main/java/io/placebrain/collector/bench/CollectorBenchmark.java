@@ -160,6 +160,15 @@ public final class CollectorBenchmark {
             "raw COPY, CopyManager, no Flink",
             "rows/s",
             throughput::copyCeiling));
+    results.add(
+        Figure.of(
+            "copy_ceiling_db_cpu_ms_per_million_rows",
+            "  the database server's CPU per million rows of it",
+            "ms",
+            throughput.ceilingServerCpuMs.stream()
+                .skip(1) // the warm-up
+                .mapToDouble(Double::doubleValue)
+                .toArray()));
     progress("COPY without the index (profile)");
     results.add(
         runs(
@@ -241,8 +250,8 @@ public final class CollectorBenchmark {
   /**
    * The whole job on 1× and 2× the input. Each run's time includes the job's fixed costs
    * (deployment, the wait for the checkpoint after the last reading, its commit); the sustained
-   * rate, measured between commits at full speed ({@link CommitSteps}), leaves them out, as a job
-   * running for days sees it.
+   * rate, measured at full speed ({@link SteadyRate}), leaves them out, as a job running for days
+   * sees it.
    */
   private static void measureJob(Size size, JobRuns jobs, Results results) throws Exception {
     progress(
@@ -277,7 +286,7 @@ public final class CollectorBenchmark {
     results.add(
         Figure.of(
             "job_sustained_rows_per_s",
-            "whole job at full speed (between commits, no fixed costs)",
+            "whole job at full speed (10–90 % of the input, no fixed costs)",
             "rows/s",
             Arrays.stream(normal).mapToDouble(JobRuns.Run::sustainedRowsPerSecond).toArray()));
     results.add(
@@ -292,6 +301,20 @@ public final class CollectorBenchmark {
             "whole job, task threads' CPU per million readings",
             "ms",
             Arrays.stream(normal).mapToDouble(JobRuns.Run::cpuMsPerMillionReadings).toArray()));
+    results.add(
+        Figure.of(
+            "job_jvm_cpu_ms_per_million_readings",
+            "  the whole JVM's CPU (Flink, Kafka broker, benchmark)",
+            "ms",
+            Arrays.stream(normal).mapToDouble(JobRuns.Run::jvmCpuMsPerMillionReadings).toArray()));
+    results.add(
+        Figure.of(
+            "job_db_cpu_ms_per_million_readings",
+            "  the database server's CPU (all its processes)",
+            "ms",
+            Arrays.stream(normal)
+                .mapToDouble(JobRuns.Run::serverCpuMsPerMillionReadings)
+                .toArray()));
     results.add(
         Figure.of(
             "peak_heap_mb",

@@ -59,6 +59,9 @@ final class Throughput {
     return rawCopy(false);
   }
 
+  /** The database server's CPU per million rows in each ceiling run, warm-up included. */
+  final List<Double> ceilingServerCpuMs = new ArrayList<>();
+
   /** The same COPY into {@code readings} without its index: where the database's time goes. */
   double copyWithoutIndex() throws Exception {
     return rawCopy(true);
@@ -80,6 +83,7 @@ final class Throughput {
           if (dropIndex) {
             db.execute("DROP INDEX readings_device_key_time_idx");
           }
+          ProcessCpu server = new ProcessCpu(db);
           try (Connection connection = db.connect()) {
             connection.setAutoCommit(false);
             CopyManager copy = connection.unwrap(PGConnection.class).getCopyAPI();
@@ -93,6 +97,9 @@ final class Throughput {
             }
             connection.commit();
             double seconds = (System.nanoTime() - started) / 1e9;
+            if (!dropIndex) {
+              ceilingServerCpuMs.add(server.serverMs() / (count / 1e6));
+            }
             check(copied);
             return count / seconds;
           }
