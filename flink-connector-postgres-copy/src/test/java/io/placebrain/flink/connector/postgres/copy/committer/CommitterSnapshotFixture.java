@@ -23,10 +23,12 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * A savepoint of the sink's committer operator holding a committable of version 3, whose
- * after-commit statements are raw SQL, as the connector of commit 4e47791 wrote it: kept as a test
- * resource so that every later version must restore it, commit its transaction and run its
- * statements. Never rewrite it with newer code; add a new fixture next to it instead. To write one:
+ * Savepoints of the sink's committer operator holding one committable, kept as test resources so
+ * that every later version must restore them, commit their transaction and run their after-commit
+ * work ({@link CommitterUpgradeTest}). {@code committer-v3.snapshot} was written by the connector
+ * of commit 4e47791: a committable of version 3, whose after-commit statements are SQL text. Never
+ * rewrite one with newer code; {@link #write()} writes the current version's next to them (and
+ * refuses to overwrite):
  *
  * <pre>
  * ./mvnw -pl flink-connector-postgres-copy -am verify -Dtest=CommitterSnapshotFixture \
@@ -37,8 +39,10 @@ class CommitterSnapshotFixture {
 
   @RegisterExtension static final FreshDatabase DB = new FreshDatabase();
 
-  static final String RESOURCE =
-      "/io/placebrain/flink/connector/postgres/copy/committer/committer-v3-4e47791.snapshot";
+  static final String DIRECTORY = "/io/placebrain/flink/connector/postgres/copy/committer/";
+
+  /** Version 3: the transaction and {@link #RAW_STATEMENTS}. */
+  static final String V3 = DIRECTORY + "committer-v3.snapshot";
 
   /** The prepared transaction the snapshot's committable names: 1 row. */
   static final String TRANSACTION = "fixture-v3:1:0:4e47791a";
@@ -66,22 +70,29 @@ class CommitterSnapshotFixture {
       harness.processElement(
           new StreamRecord<>(
               new CommittableWithLineage<>(
-                  new CopyCommittable(TRANSACTION, 1, RAW_STATEMENTS, 0), 1L, 0)));
+                  CopyCommittable.withRawStatements(TRANSACTION, 1, RAW_STATEMENTS, 0), 1L, 0)));
       OperatorSubtaskState snapshot =
           harness
               .snapshotWithLocalState(1, 1, SavepointType.savepoint(SavepointFormatType.CANONICAL))
               .getJobManagerOwnedState();
       Path target =
           Path.of(System.getProperty("connector.fixture-dir", "src/test/resources"))
-              .resolve(RESOURCE.substring(1));
+              .resolve(
+                  DIRECTORY.substring(1)
+                      + "committer-v"
+                      + CopyCommittableSerializer.VERSION
+                      + ".snapshot");
+      if (Files.exists(target)) {
+        throw new IllegalStateException(target + " exists; fixtures are never rewritten");
+      }
       Files.createDirectories(target.getParent());
       OperatorSnapshotUtil.writeStateHandle(snapshot, target.toString());
     }
   }
 
   /** The snapshot, as a restore would read it. */
-  static OperatorSubtaskState read() throws Exception {
+  static OperatorSubtaskState read(String resource) throws Exception {
     return OperatorSnapshotUtil.readStateHandle(
-        Path.of(CommitterSnapshotFixture.class.getResource(RESOURCE).toURI()).toString());
+        Path.of(CommitterSnapshotFixture.class.getResource(resource).toURI()).toString());
   }
 }

@@ -36,7 +36,8 @@ class CopyCommitterTest {
         .execute(
             "CREATE TABLE measurements (time timestamptz, device_id uuid, key text, value float8)");
     settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).setCommitAttempts(3).build().settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).setCommitAttempts(3).build());
   }
 
   @Test
