@@ -26,6 +26,7 @@ class LayeringTest {
   private static JavaClasses connector;
   private static JavaClasses shared;
   private static JavaClasses job;
+  private static JavaClasses jobTests;
   private static Set<String> jobClassNames;
 
   @BeforeAll
@@ -37,6 +38,9 @@ class LayeringTest {
         importer.importPaths(
             output("common"), output("storage"), output("flink-connector-postgres-copy"));
     job = importer.importPath(Path.of("target", "classes"));
+    // The job's tests use the connector as an application would: a sink wrapped through Flink's
+    // interfaces, a running writer through Flink's operator, names from the progress table.
+    jobTests = new ClassFileImporter().importPath(Path.of("target", "test-classes"));
     jobClassNames = new HashSet<>();
     job.forEach(c -> jobClassNames.add(c.getName()));
   }
@@ -62,18 +66,22 @@ class LayeringTest {
 
   @Test
   void theApplicationUsesOnlyTheConnectorsPublicApi() {
-    noClasses()
-        .should()
-        .dependOnClassesThat(
-            new DescribedPredicate<JavaClass>("are the connector's @Internal classes") {
-              @Override
-              public boolean test(JavaClass target) {
-                return target.getPackageName().startsWith("io.placebrain.flink.connector")
-                    && target.isAnnotatedWith(Internal.class);
-              }
-            })
-        .check(job);
+    noClasses().should().dependOnClassesThat(CONNECTOR_INTERNALS).check(job);
   }
+
+  @Test
+  void theApplicationsTestsUseOnlyTheConnectorsPublicApi() {
+    noClasses().should().dependOnClassesThat(CONNECTOR_INTERNALS).check(jobTests);
+  }
+
+  private static final DescribedPredicate<JavaClass> CONNECTOR_INTERNALS =
+      new DescribedPredicate<>("are the connector's @Internal classes") {
+        @Override
+        public boolean test(JavaClass target) {
+          return target.getPackageName().startsWith("io.placebrain.flink.connector")
+              && target.isAnnotatedWith(Internal.class);
+        }
+      };
 
   @Test
   void sharedModulesNeverReachIntoTheJobOrTheQueryService() {

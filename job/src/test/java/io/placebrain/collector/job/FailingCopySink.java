@@ -1,8 +1,5 @@
 package io.placebrain.collector.job;
 
-import io.placebrain.flink.connector.postgres.copy.PostgresCopySink;
-import io.placebrain.flink.connector.postgres.copy.committer.CopyCommittable;
-import io.placebrain.flink.connector.postgres.copy.writer.CopyWriterState;
 import java.io.IOException;
 import java.util.Collection;
 import java.util.List;
@@ -18,18 +15,31 @@ import org.apache.flink.api.connector.sink2.SupportsWriterState;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 
-/** The real COPY sink with planned failures at the points of its two-phase commit. */
-final class FailingCopySink<T>
-    implements Sink<T>,
-        SupportsCommitter<CopyCommittable>,
-        SupportsWriterState<T, CopyWriterState> {
+/**
+ * The real COPY sink with planned failures at the points of its two-phase commit. It wraps the sink
+ * through Flink's sink interfaces only, never naming the connector's internal committable and state
+ * types.
+ *
+ * @param <C> the sink's committable
+ * @param <S> the sink's writer state
+ */
+final class FailingCopySink<T, C, S>
+    implements Sink<T>, SupportsCommitter<C>, SupportsWriterState<T, S> {
 
   static final AtomicInteger commitCalls = new AtomicInteger();
 
-  private final PostgresCopySink<T> delegate;
+  private final SupportsCommitter<C> committing;
+  private final SupportsWriterState<T, S> stateful;
 
-  FailingCopySink(PostgresCopySink<T> delegate) {
-    this.delegate = delegate;
+  private <K extends Sink<T> & SupportsCommitter<C> & SupportsWriterState<T, S>> FailingCopySink(
+      K delegate) {
+    this.committing = delegate;
+    this.stateful = delegate;
+  }
+
+  static <T, C, S, K extends Sink<T> & SupportsCommitter<C> & SupportsWriterState<T, S>>
+      FailingCopySink<T, C, S> around(K delegate) {
+    return new FailingCopySink<>(delegate);
   }
 
   @Override
@@ -38,41 +48,37 @@ final class FailingCopySink<T>
   }
 
   @Override
-  public StatefulSinkWriter<T, CopyWriterState> restoreWriter(
-      WriterInitContext context, Collection<CopyWriterState> state) throws IOException {
+  public StatefulSinkWriter<T, S> restoreWriter(WriterInitContext context, Collection<S> state)
+      throws IOException {
     if (context.getRestoredCheckpointId().isPresent()
         && FailurePlan.point == FailurePlan.Point.DURING_RECOVERY
         && FailurePlan.failuresInjected.get() == 1
         && FailurePlan.recoveryFailuresInjected.compareAndSet(0, 1)) {
       throw new IOException("Planned failure while the writer recovers");
     }
-    @SuppressWarnings("unchecked")
-    StatefulSinkWriter<T, CopyWriterState> writer =
-        (StatefulSinkWriter<T, CopyWriterState>) delegate.restoreWriter(context, state);
-    return new Writer<>(writer);
+    return new Writer<>(stateful.restoreWriter(context, state));
   }
 
   @Override
-  public SimpleVersionedSerializer<CopyWriterState> getWriterStateSerializer() {
-    return delegate.getWriterStateSerializer();
+  public SimpleVersionedSerializer<S> getWriterStateSerializer() {
+    return stateful.getWriterStateSerializer();
   }
 
   @Override
-  public Committer<CopyCommittable> createCommitter(CommitterInitContext context)
-      throws IOException {
-    return new FailingCommitter(delegate.createCommitter(context));
+  public Committer<C> createCommitter(CommitterInitContext context) throws IOException {
+    return new FailingCommitter<>(committing.createCommitter(context));
   }
 
   @Override
-  public SimpleVersionedSerializer<CopyCommittable> getCommittableSerializer() {
-    return delegate.getCommittableSerializer();
+  public SimpleVersionedSerializer<C> getCommittableSerializer() {
+    return committing.getCommittableSerializer();
   }
 
-  private static final class Writer<T>
-      implements StatefulSinkWriter<T, CopyWriterState>, CommittingSinkWriter<T, CopyCommittable> {
-    private final StatefulSinkWriter<T, CopyWriterState> delegate;
+  private static final class Writer<T, C, S>
+      implements StatefulSinkWriter<T, S>, CommittingSinkWriter<T, C> {
+    private final StatefulSinkWriter<T, S> delegate;
 
-    Writer(StatefulSinkWriter<T, CopyWriterState> delegate) {
+    Writer(StatefulSinkWriter<T, S> delegate) {
       this.delegate = delegate;
     }
 
@@ -88,12 +94,12 @@ final class FailingCopySink<T>
 
     @Override
     @SuppressWarnings("unchecked")
-    public Collection<CopyCommittable> prepareCommit() throws IOException, InterruptedException {
-      return ((CommittingSinkWriter<T, CopyCommittable>) delegate).prepareCommit();
+    public Collection<C> prepareCommit() throws IOException, InterruptedException {
+      return ((CommittingSinkWriter<T, C>) delegate).prepareCommit();
     }
 
     @Override
-    public List<CopyWriterState> snapshotState(long checkpointId) throws IOException {
+    public List<S> snapshotState(long checkpointId) throws IOException {
       // The transaction of this checkpoint is prepared by now; failing here fails the checkpoint.
       FailurePlan.checkpointsSeen.accumulateAndGet(checkpointId, Math::max);
       if (FailurePlan.strike(FailurePlan.Point.AFTER_PREPARE, checkpointId)) {
@@ -108,15 +114,15 @@ final class FailingCopySink<T>
     }
   }
 
-  private static final class FailingCommitter implements Committer<CopyCommittable> {
-    private final Committer<CopyCommittable> delegate;
+  private static final class FailingCommitter<C> implements Committer<C> {
+    private final Committer<C> delegate;
 
-    FailingCommitter(Committer<CopyCommittable> delegate) {
+    FailingCommitter(Committer<C> delegate) {
       this.delegate = delegate;
     }
 
     @Override
-    public void commit(Collection<CommitRequest<CopyCommittable>> requests)
+    public void commit(Collection<CommitRequest<C>> requests)
         throws IOException, InterruptedException {
       int call = commitCalls.incrementAndGet();
       if (FailurePlan.strike(FailurePlan.Point.BEFORE_COMMIT, call)) {

@@ -311,7 +311,7 @@ class ReadingsExactlyOnceITCase {
         CollectorJob.parts(harness.config)
             .withTelemetrySource(
                 CollectorJob.telemetrySource(harness.config, new SlowDeserializer()))
-            .withReadingsSink(new FailingCopySink<>(sink)),
+            .withReadingsSink(FailingCopySink.around(sink)),
         readings ->
             readings.map(new FailingMap()).uid("planned-failures").name("Planned failures"));
   }

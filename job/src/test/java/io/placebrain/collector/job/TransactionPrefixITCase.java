@@ -6,7 +6,6 @@ import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.collector.storage.SchemaSettings;
 import io.placebrain.collector.testing.FreshDatabase;
 import io.placebrain.collector.testing.flink.SharedMiniCluster;
-import io.placebrain.flink.connector.postgres.copy.internal.TransactionIds;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.time.Duration;
@@ -55,6 +54,31 @@ class TransactionPrefixITCase {
   static void createSchema() throws Exception {
     try (Connection connection = DB.get().connect()) {
       CollectorSchema.migrate(connection, SchemaSettings.DEFAULTS);
+    }
+  }
+
+  /**
+   * The last part of a transaction name, {@code <prefix>:<checkpoint>:<subtask>:<nonce>}: the job's
+   * 8-digit tag, then 8 random digits. This one is of a job that never ran here.
+   */
+  private static final String ANOTHER_JOBS_NONCE = "0badc0de12345678";
+
+  /**
+   * The tag a job's transaction names carry, as the sink's progress table (public, documented)
+   * records it for the job that last committed under {@code prefix}.
+   */
+  private static String jobTagOf(String prefix) throws Exception {
+    try (java.sql.Connection connection = DB.get().connect();
+        java.sql.PreparedStatement query =
+            connection.prepareStatement(
+                "SELECT DISTINCT job_tag FROM sink_progress WHERE prefix = ?")) {
+      query.setString(1, prefix);
+      try (java.sql.ResultSet rows = query.executeQuery()) {
+        assertThat(rows.next()).as("a job committed under " + prefix).isTrue();
+        String tag = rows.getString(1);
+        assertThat(rows.next()).as("one job committed under " + prefix).isFalse();
+        return tag;
+      }
     }
   }
 
@@ -167,7 +191,7 @@ class TransactionPrefixITCase {
             "rows were already committed under transaction prefix "
                 + harness.config.sinkTransactionPrefix()
                 + " by another job (job "
-                + TransactionIds.jobTag(first.getJobID().toHexString()))
+                + jobTagOf(harness.config.sinkTransactionPrefix()))
         .contains("flink run -s <path>")
         .contains("DELETE FROM sink_progress WHERE prefix = ");
     assertThat(graph(refused.getJobID()).getStatusTimestamp(JobStatus.RESTARTING)).isZero();
@@ -182,10 +206,7 @@ class TransactionPrefixITCase {
     JobHarness harness = new JobHarness(DB.get(), Map.of("sink.connect-timeout", "3s"));
     // An earlier job with this prefix was cancelled while its subtask 1 had a transaction
     // prepared for checkpoint 5: whether checkpoint 5 completed is in that job's checkpoints only.
-    String leftover =
-        harness.config.sinkTransactionPrefix()
-            + ":5:1:"
-            + TransactionIds.name("x", 5, 1, "0badc0de").substring("x:5:1:".length());
+    String leftover = harness.config.sinkTransactionPrefix() + ":5:1:" + ANOTHER_JOBS_NONCE;
     DB.get()
         .execute(
             "BEGIN; INSERT INTO readings VALUES (now(), '"
@@ -247,10 +268,8 @@ class TransactionPrefixITCase {
     // restored job itself (rolled back: the resumed job writes its rows again), and one of another
     // job that went on from the same savepoint and stopped without committing it (left alone and
     // reported: only that job's checkpoints know whether it is to be committed).
-    String ownLeftover =
-        TransactionIds.name(
-            oldPrefix, 1_000_000, 0, TransactionIds.jobTag(first.getJobID().toHexString()));
-    String othersLeftover = TransactionIds.name(oldPrefix, 1_000_000, 1, "0badc0de");
+    String ownLeftover = oldPrefix + ":1000000:0:" + jobTagOf(oldPrefix) + "0000beef";
+    String othersLeftover = oldPrefix + ":1000000:1:" + ANOTHER_JOBS_NONCE;
     for (String leftover : List.of(ownLeftover, othersLeftover)) {
       DB.get()
           .execute(

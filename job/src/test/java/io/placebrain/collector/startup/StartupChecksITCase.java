@@ -5,18 +5,19 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.placebrain.collector.job.CollectorJob;
 import io.placebrain.collector.job.CollectorJobConfig;
+import io.placebrain.collector.telemetry.Reading;
 import io.placebrain.collector.testing.FreshDatabase;
 import io.placebrain.collector.testing.TestServices;
 import io.placebrain.collector.testing.kafka.TestKafka;
-import io.placebrain.flink.connector.postgres.copy.internal.TransactionOwnership;
+import io.placebrain.flink.connector.postgres.copy.PostgresCopySink;
 import java.net.ServerSocket;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.flink.streaming.runtime.operators.sink.SinkWriterOperatorFactory;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -83,11 +84,13 @@ class StartupChecksITCase {
   void aSecondCopyOfARunningJobIsRefused() throws Exception {
     String prefix = "running-" + Long.toHexString(System.nanoTime());
     settings.put("sink.transaction-prefix", prefix);
-    // What a running job's writer holds for its subtask 0 (see TransactionOwnership).
-    try (Connection running = DB.get().connect();
-        PreparedStatement lock = running.prepareStatement("SELECT pg_advisory_lock(?)")) {
-      lock.setLong(1, TransactionOwnership.key(prefix, 0));
-      lock.execute();
+    // A running job: the job's own readings sink, whose writer subtask holds the prefix while it
+    // runs, inside Flink's sink writer operator.
+    PostgresCopySink<Reading> sink =
+        CollectorJob.readingsSink(CollectorJobConfig.from(arguments(), Map.of()));
+    try (var running =
+        new OneInputStreamOperatorTestHarness<>(new SinkWriterOperatorFactory<>(sink))) {
+      running.open();
 
       assertThat(checks().problems())
           .singleElement()

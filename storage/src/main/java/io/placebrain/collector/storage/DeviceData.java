@@ -7,7 +7,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
 import java.util.Collection;
-import java.util.List;
 import java.util.UUID;
 
 /**
@@ -148,16 +147,14 @@ public final class DeviceData {
     }
   }
 
-  /**
-   * The same deletion of one device as self-contained statements, for callers that must store the
-   * statements and run them later. The id is a {@link UUID}, whose text form is safe to inline.
-   */
-  public static List<String> deletionStatements(UUID device) {
-    String literal = "'" + device + "'::uuid";
-    return List.of(
-        "DELETE FROM alerts WHERE device_id = " + literal,
-        "DELETE FROM readings WHERE device_id = " + literal,
-        // Rows the database refused name the device only in their text; the table stays small.
-        "DELETE FROM " + CollectorSchema.REJECTED_ROWS + " WHERE row_text LIKE '%" + device + "%'");
-  }
+  // --- The same deletion of one device as statements to run later, e.g. after a commit. ---
+  // Each takes the device id (a uuid) as its one parameter; they run in this order.
+
+  public static final String DELETE_DEVICE_ALERTS = "DELETE FROM alerts WHERE device_id = ?";
+
+  public static final String DELETE_DEVICE_READINGS = "DELETE FROM readings WHERE device_id = ?";
+
+  /** Rows the database refused name the device only in their text; the table stays small. */
+  public static final String DELETE_DEVICE_REJECTED_ROWS =
+      "DELETE FROM " + CollectorSchema.REJECTED_ROWS + " WHERE row_text LIKE '%' || ?::text || '%'";
 }

@@ -16,13 +16,21 @@ public interface CopyRowEncoder<T> extends Serializable {
   void encode(T element, BinaryCopyBuffer row);
 
   /**
-   * For an element that is not a row but an instruction: SQL statements to run once every row
-   * written before it is committed (exactly once: by the committer, after this checkpoint's
-   * transaction and all earlier ones; at least once: right after the rows before it). Statements
-   * must be idempotent, since a commit retried after a restart runs them again. Returns null for a
-   * row.
+   * The statements {@link #afterCommitActions} may run, each under its own name. The sink looks
+   * them up by name when it commits, so checkpoints hold no SQL.
    */
-  default java.util.List<String> afterCommitStatements(T element) {
+  default java.util.List<AfterCommitStatement> afterCommitStatements() {
+    return java.util.List.of();
+  }
+
+  /**
+   * For an element that is not a row but an instruction: actions of {@link #afterCommitStatements}
+   * to run once every row written before it is committed (exactly once: by the committer, after
+   * this checkpoint's transaction and all earlier ones; at least once: after the rows before it).
+   * The statements must be idempotent, since a commit retried after a restart runs them again.
+   * Returns null for a row.
+   */
+  default java.util.List<AfterCommitAction> afterCommitActions(T element) {
     return null;
   }
 

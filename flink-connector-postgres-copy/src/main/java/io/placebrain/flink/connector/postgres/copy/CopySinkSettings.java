@@ -3,6 +3,7 @@ package io.placebrain.flink.connector.postgres.copy;
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 
@@ -27,6 +28,7 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
  * @param progressTable where each exactly-once transaction records which job wrote it, so that a
  *     job starting without state under a prefix another job used refuses; null for no such check
  * @param applicationName the start of the writers' {@code application_name}
+ * @param afterCommitStatements the encoder's after-commit statements by name
  */
 @Internal
 public record CopySinkSettings(
@@ -44,8 +46,18 @@ public record CopySinkSettings(
     Duration periodicActionInterval,
     String rejectedRowsTable,
     String progressTable,
-    String applicationName)
+    String applicationName,
+    Map<String, AfterCommitStatement> afterCommitStatements)
     implements Serializable {
+
+  public CopySinkSettings {
+    afterCommitStatements = Map.copyOf(afterCommitStatements);
+  }
+
+  /** The settings a sink was built with. */
+  public static CopySinkSettings of(PostgresCopySink<?> sink) {
+    return sink.settings;
+  }
 
   /** Quoted for SQL: {@code COPY table (columns) FROM STDIN BINARY}. */
   public String copyStatement() {

@@ -34,7 +34,9 @@ public final class PostgresCopySink<T>
         SupportsCommitter<CopyCommittable>,
         SupportsWriterState<T, CopyWriterState> {
 
-  private final CopySinkSettings settings;
+  /** Read through {@link CopySinkSettings#of}, which keeps the internal type off this API. */
+  final CopySinkSettings settings;
+
   private final CopyRowEncoder<T> encoder;
   private final ConnectionFactory connections;
   private final ConnectionAction startupAction;
@@ -83,10 +85,6 @@ public final class PostgresCopySink<T>
 
   public static <T> PostgresCopySinkBuilder<T> builder() {
     return new PostgresCopySinkBuilder<>();
-  }
-
-  public CopySinkSettings settings() {
-    return settings;
   }
 
   @Override

@@ -2,7 +2,9 @@ package io.placebrain.flink.connector.postgres.copy;
 
 import io.placebrain.flink.connector.postgres.copy.internal.TransactionIds;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -179,6 +181,9 @@ public final class PostgresCopySinkBuilder<T> {
     return this;
   }
 
+  /**
+   * Builds the sink. Fails when the encoder declares two after-commit statements under one name.
+   */
   public PostgresCopySink<T> build() {
     Objects.requireNonNull(connections, "connection (setConnection) is required");
     Objects.requireNonNull(table, "table is required");
@@ -203,7 +208,26 @@ public final class PostgresCopySinkBuilder<T> {
             periodicActionInterval,
             rejectedRowsTable,
             progressTable,
-            applicationName);
+            applicationName,
+            statementsByName(encoder.afterCommitStatements()));
     return new PostgresCopySink<>(settings, encoder, connections, startupAction, periodicAction);
+  }
+
+  private static Map<String, AfterCommitStatement> statementsByName(
+      List<AfterCommitStatement> statements) {
+    Map<String, AfterCommitStatement> byName = new LinkedHashMap<>();
+    for (AfterCommitStatement statement : statements) {
+      AfterCommitStatement earlier = byName.put(statement.name(), statement);
+      if (earlier != null) {
+        throw new IllegalArgumentException(
+            "The encoder declares two after-commit statements named "
+                + statement.name()
+                + ": "
+                + earlier.sql()
+                + " and "
+                + statement.sql());
+      }
+    }
+    return byName;
   }
 }

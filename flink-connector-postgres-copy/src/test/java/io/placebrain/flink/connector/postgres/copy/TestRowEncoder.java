@@ -5,6 +5,24 @@ import java.util.List;
 /** Encodes {@link TestRow}s into {@code measurements}; a deletion becomes its DELETE statements. */
 public final class TestRowEncoder implements CopyRowEncoder<TestRow> {
 
+  private final List<AfterCommitStatement> statements;
+
+  public TestRowEncoder() {
+    this(List.of(DELETE_NEGATIVE, DELETE_UNKEYED, DELETE_DEVICE));
+  }
+
+  private TestRowEncoder(List<AfterCommitStatement> statements) {
+    this.statements = statements;
+  }
+
+  /**
+   * An encoder declaring {@code statements} instead of its own: as another version of the job
+   * would, with a statement fixed, renamed or gone.
+   */
+  public static TestRowEncoder declaring(List<AfterCommitStatement> statements) {
+    return new TestRowEncoder(statements);
+  }
+
   public static final String TABLE = "measurements";
 
   /** The test table, with no index or constraint the tests do not add themselves. */
@@ -29,16 +47,30 @@ public final class TestRowEncoder implements CopyRowEncoder<TestRow> {
   }
 
   /** Three statements, as an application deleting a device from several tables would run. */
+  public static final AfterCommitStatement DELETE_NEGATIVE =
+      AfterCommitStatement.of(
+          "delete_negative", "DELETE FROM measurements WHERE device_id = ? AND value < 0");
+
+  public static final AfterCommitStatement DELETE_UNKEYED =
+      AfterCommitStatement.of(
+          "delete_unkeyed", "DELETE FROM measurements WHERE device_id = ? AND key IS NULL");
+
+  public static final AfterCommitStatement DELETE_DEVICE =
+      AfterCommitStatement.of("delete_device", "DELETE FROM measurements WHERE device_id = ?");
+
   @Override
-  public List<String> afterCommitStatements(TestRow row) {
+  public List<AfterCommitStatement> afterCommitStatements() {
+    return statements;
+  }
+
+  @Override
+  public List<AfterCommitAction> afterCommitActions(TestRow row) {
     if (!row.deletion) {
       return null;
     }
-    String device = "'" + row.device + "'";
+    StatementParameter device = StatementParameter.uuid(row.device);
     return List.of(
-        "DELETE FROM measurements WHERE device_id = " + device + " AND value < 0",
-        "DELETE FROM measurements WHERE device_id = " + device + " AND key IS NULL",
-        "DELETE FROM measurements WHERE device_id = " + device);
+        DELETE_NEGATIVE.bind(device), DELETE_UNKEYED.bind(device), DELETE_DEVICE.bind(device));
   }
 
   @Override

@@ -1,5 +1,7 @@
 package io.placebrain.flink.connector.postgres.copy.committer;
 
+import io.placebrain.flink.connector.postgres.copy.AfterCommitAction;
+import io.placebrain.flink.connector.postgres.copy.AfterCommitStatement;
 import io.placebrain.flink.connector.postgres.copy.ConnectionFactory;
 import io.placebrain.flink.connector.postgres.copy.CopySinkSettings;
 import io.placebrain.flink.connector.postgres.copy.internal.Backoff;
@@ -9,6 +11,7 @@ import io.placebrain.flink.connector.postgres.copy.internal.SinkProgress;
 import io.placebrain.flink.connector.postgres.copy.internal.SqlFailures;
 import java.io.IOException;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.Collection;
 import org.apache.flink.annotation.Internal;
@@ -228,17 +231,74 @@ public final class CopyCommitter implements Committer<CopyCommittable> {
   }
 
   private void runAfterCommit(CopyCommittable committable) throws SQLException {
-    if (committable.afterCommit().isEmpty()) {
+    if (!committable.hasAfterCommit()) {
       return;
     }
     if (!connection.getAutoCommit()) {
       connection.setAutoCommit(true);
     }
-    try (java.sql.Statement statement = connection.createStatement()) {
-      for (String sql : committable.afterCommit()) {
-        statement.execute(sql);
+    if (!committable.rawStatements().isEmpty()) {
+      // Restored from a checkpoint of a version that stored statements as SQL text.
+      try (java.sql.Statement statement = connection.createStatement()) {
+        for (String sql : committable.rawStatements()) {
+          statement.execute(sql);
+        }
       }
     }
+    for (AfterCommitAction action : committable.afterCommit()) {
+      AfterCommitStatement declared = declaredStatement(committable, action);
+      try (PreparedStatement statement = connection.prepareStatement(declared.sql())) {
+        for (int i = 0; i < action.parameters().size(); i++) {
+          action.parameters().get(i).bindTo(statement, i + 1);
+        }
+        statement.execute();
+      }
+    }
+  }
+
+  /**
+   * The statement an action of a checkpoint names, as this job declares it. A checkpoint taken by a
+   * version of the job that declared a statement this one does not (or with other placeholders)
+   * cannot run here, and no restart changes that: the job fails without restarts, saying what to
+   * declare; the checkpoint keeps the action.
+   */
+  private AfterCommitStatement declaredStatement(
+      CopyCommittable committable, AfterCommitAction action) {
+    AfterCommitStatement declared = settings.afterCommitStatements().get(action.statement());
+    String problem = null;
+    if (declared == null) {
+      problem =
+          "its encoder declares no statement named '"
+              + action.statement()
+              + "' (it declares "
+              + settings.afterCommitStatements().keySet()
+              + ")";
+    } else if (declared.parameterCount() != action.parameters().size()) {
+      problem =
+          "its statement '"
+              + action.statement()
+              + "' takes "
+              + declared.parameterCount()
+              + " parameters, the checkpoint holds "
+              + action.parameters().size()
+              + " ("
+              + declared.sql()
+              + ")";
+    }
+    if (problem == null) {
+      return declared;
+    }
+    throw new SuppressRestartsException(
+        new IOException(
+            "A checkpoint holds the after-commit action "
+                + action
+                + (committable.transactionId() == null
+                    ? ""
+                    : " of prepared transaction " + committable.transactionId())
+                + ", which this job cannot run: "
+                + problem
+                + ". Declare the statement as the job that took the checkpoint did, then restart"
+                + " from the checkpoint."));
   }
 
   private void closeConnection() {

@@ -1,5 +1,7 @@
 package io.placebrain.flink.connector.postgres.copy.writer;
 
+import io.placebrain.flink.connector.postgres.copy.AfterCommitAction;
+import io.placebrain.flink.connector.postgres.copy.AfterCommitStatement;
 import io.placebrain.flink.connector.postgres.copy.BinaryCopyBuffer;
 import io.placebrain.flink.connector.postgres.copy.ConnectionAction;
 import io.placebrain.flink.connector.postgres.copy.ConnectionFactory;
@@ -129,7 +131,7 @@ public final class CopySinkWriter<T>
   private Connection connection;
 
   /** Statements to run after the rows written so far are committed (exactly-once only). */
-  private final List<String> afterCommit = new ArrayList<>();
+  private final List<AfterCommitAction> afterCommit = new ArrayList<>();
 
   /**
    * The COPY of the batch being buffered, opened once {@link #STREAM_CHUNK_BYTES} are waiting, so
@@ -300,11 +302,14 @@ public final class CopySinkWriter<T>
 
   @Override
   public void write(T element, Context ignored) throws IOException, InterruptedException {
-    List<String> statements = encoder.afterCommitStatements(element);
-    if (statements != null) {
+    List<AfterCommitAction> actions = encoder.afterCommitActions(element);
+    if (actions != null) {
+      for (AfterCommitAction action : actions) {
+        checkDeclared(action);
+      }
       // Both guarantees run them in the committer once the checkpoint has completed: by then every
-      // sink chained beside this one (the alerts table) has flushed what came before them too.
-      afterCommit.addAll(statements);
+      // sink chained beside this one has flushed what came before them too.
+      afterCommit.addAll(actions);
       return;
     }
     encoder.encode(element, buffer);
@@ -346,6 +351,35 @@ public final class CopySinkWriter<T>
    */
   private Savepoint savepointBeforeBatch() throws SQLException {
     return rejectedRows != null && rowsInTransaction > 0 ? connection.setSavepoint() : null;
+  }
+
+  /**
+   * An action of a statement the encoder does not declare could never run: a mistake in the encoder
+   * that no restart mends, so it fails the job without restarts instead of entering a checkpoint.
+   */
+  private void checkDeclared(AfterCommitAction action) {
+    AfterCommitStatement statement = settings.afterCommitStatements().get(action.statement());
+    if (statement == null) {
+      throw new SuppressRestartsException(
+          new IllegalStateException(
+              "The encoder yielded an action of after-commit statement '"
+                  + action.statement()
+                  + "', which its afterCommitStatements() does not declare (it declares "
+                  + settings.afterCommitStatements().keySet()
+                  + ")"));
+    }
+    if (statement.parameterCount() != action.parameters().size()) {
+      throw new SuppressRestartsException(
+          new IllegalStateException(
+              "The encoder yielded an action of after-commit statement '"
+                  + action.statement()
+                  + "' with "
+                  + action.parameters().size()
+                  + " parameters; its declaration takes "
+                  + statement.parameterCount()
+                  + ": "
+                  + statement.sql()));
+    }
   }
 
   @Override

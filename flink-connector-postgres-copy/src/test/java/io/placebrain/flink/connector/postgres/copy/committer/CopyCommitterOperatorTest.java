@@ -6,11 +6,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.placebrain.collector.testing.FreshDatabase;
 import io.placebrain.collector.testing.postgres.TestDatabase;
+import io.placebrain.flink.connector.postgres.copy.AfterCommitStatement;
 import io.placebrain.flink.connector.postgres.copy.PostgresCopySink;
+import io.placebrain.flink.connector.postgres.copy.StatementParameter;
 import io.placebrain.flink.connector.postgres.copy.TestRow;
+import io.placebrain.flink.connector.postgres.copy.TestRowEncoder;
 import java.util.List;
+import java.util.UUID;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.apache.flink.streaming.api.connector.sink2.CommittableMessage;
 import org.apache.flink.streaming.api.connector.sink2.CommittableSummary;
 import org.apache.flink.streaming.api.connector.sink2.CommittableWithLineage;
@@ -80,11 +85,12 @@ class CopyCommitterOperatorTest {
 
   @Test
   void statementsAfterACommitAreNeverSkipped() throws Exception {
+    UUID device = UUID.randomUUID();
     DB.get()
-        .execute("INSERT INTO measurements VALUES (now(), gen_random_uuid(), 'deleted-device', 1)");
+        .execute("INSERT INTO measurements VALUES (now(), '" + device + "', 'deleted-device', 1)");
     CopyCommittable deletion =
         new CopyCommittable(
-            null, 0, List.of("DELETE FROM measurements WHERE key = 'deleted-device'"));
+            null, 0, List.of(TestRowEncoder.DELETE_DEVICE.bind(StatementParameter.uuid(device))));
 
     // No measurements table there: the deletion fails with 42P01.
     OperatorSubtaskState checkpoint;
@@ -106,11 +112,78 @@ class CopyCommitterOperatorTest {
     assertThat(rowsWithKey("deleted-device")).isZero();
   }
 
+  @Test
+  void aStatementFixedInTheJobAppliesToCheckpointsTakenBefore() throws Exception {
+    UUID device = UUID.randomUUID();
+    DB.get().execute("INSERT INTO measurements VALUES (now(), '" + device + "', 'fixed-sql', 1)");
+    AfterCommitStatement broken =
+        AfterCommitStatement.of("delete_device", "DELETE FROM measurement WHERE device_id = ?");
+    CopyCommittable deletion =
+        new CopyCommittable(null, 0, List.of(broken.bind(StatementParameter.uuid(device))));
+
+    // The job's statement names a table that does not exist: 42P01, and the job fails.
+    OperatorSubtaskState checkpoint;
+    try (var harness = committerOperator(DB.get(), TestRowEncoder.declaring(List.of(broken)))) {
+      harness.open();
+      deliver(harness, 1, deletion);
+      checkpoint = harness.snapshot(1, 1);
+
+      assertThatThrownBy(() -> harness.notifyOfCompletedCheckpoint(1))
+          .hasStackTraceContaining("42P01");
+    }
+    assertThat(rowsWithKey("fixed-sql")).isEqualTo(1);
+
+    // The next version of the job fixes the statement's SQL; the checkpoint holds no SQL, only
+    // the statement's name and the device, so the fix applies to it.
+    try (var restored = committerOperator(DB.get(), new TestRowEncoder())) {
+      restored.setRestoredCheckpointId(1);
+      restored.initializeState(checkpoint);
+      restored.open();
+    }
+    assertThat(rowsWithKey("fixed-sql")).isZero();
+  }
+
+  @Test
+  void anActionOfAStatementTheJobNoLongerDeclaresFailsWithoutRestartsSayingWhatToDeclare()
+      throws Exception {
+    CopyCommittable deletion =
+        new CopyCommittable(
+            null,
+            0,
+            List.of(TestRowEncoder.DELETE_DEVICE.bind(StatementParameter.uuid(UUID.randomUUID()))));
+    OperatorSubtaskState checkpoint;
+    try (var harness = committerOperator(DB.get(), new TestRowEncoder())) {
+      harness.open();
+      deliver(harness, 1, deletion);
+      checkpoint = harness.snapshot(1, 1);
+    }
+
+    AfterCommitStatement renamed =
+        AfterCommitStatement.of("delete_device_v2", TestRowEncoder.DELETE_DEVICE.sql());
+    try (var restored = committerOperator(DB.get(), TestRowEncoder.declaring(List.of(renamed)))) {
+      restored.setRestoredCheckpointId(1);
+      // The committer operator commits what it restores while it initialises its state.
+      assertThatThrownBy(() -> restored.initializeState(checkpoint))
+          .isInstanceOf(SuppressRestartsException.class)
+          .hasStackTraceContaining("declares no statement named 'delete_device'")
+          .hasStackTraceContaining("delete_device_v2");
+    }
+  }
+
   private static OneInputStreamOperatorTestHarness<
           CommittableMessage<CopyCommittable>, CommittableMessage<CopyCommittable>>
       committerOperator(TestDatabase database) throws Exception {
+    return committerOperator(database, new TestRowEncoder());
+  }
+
+  private static OneInputStreamOperatorTestHarness<
+          CommittableMessage<CopyCommittable>, CommittableMessage<CopyCommittable>>
+      committerOperator(TestDatabase database, TestRowEncoder encoder) throws Exception {
     PostgresCopySink<TestRow> sink =
-        builder(database, DeliveryGuarantee.EXACTLY_ONCE).setCommitAttempts(2).build();
+        builder(database, DeliveryGuarantee.EXACTLY_ONCE)
+            .setEncoder(encoder)
+            .setCommitAttempts(2)
+            .build();
     return new OneInputStreamOperatorTestHarness<>(
         new CommitterOperatorFactory<>(sink, false, true));
   }

@@ -6,15 +6,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.placebrain.collector.testing.FreshDatabase;
+import io.placebrain.flink.connector.postgres.copy.AfterCommitStatement;
 import io.placebrain.flink.connector.postgres.copy.ConnectionFactory;
 import io.placebrain.flink.connector.postgres.copy.CopySinkSettings;
+import io.placebrain.flink.connector.postgres.copy.CopySinkTestSupport;
 import io.placebrain.flink.connector.postgres.copy.CopySinkTestSupport.RecordingRequest;
+import io.placebrain.flink.connector.postgres.copy.StatementParameter;
+import io.placebrain.flink.connector.postgres.copy.TestRowEncoder;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
@@ -36,7 +41,8 @@ class CopyCommitterTest {
         .execute(
             "CREATE TABLE measurements (time timestamptz, device_id uuid, key text, value float8)");
     settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).setCommitAttempts(3).build().settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).setCommitAttempts(3).build());
   }
 
   @Test
@@ -48,6 +54,48 @@ class CopyCommitterTest {
     assertThat(request.outcome).isEqualTo("committed");
     assertThat(DB.get().queryLong("SELECT count(*) FROM measurements WHERE key = 't:1:0:a'"))
         .isEqualTo(1);
+  }
+
+  @Test
+  void runsActionsWithEveryParameterTypeBoundAsTyped() throws Exception {
+    DB.get()
+        .execute(
+            "CREATE TABLE typed_values (t text, i int8, f float8, b bool, u uuid, ts timestamptz,"
+                + " n text)");
+    AfterCommitStatement insert =
+        AfterCommitStatement.of(
+            "insert_typed", "INSERT INTO typed_values VALUES (?, ?, ?, ?, ?, ?, ?)");
+    CopySinkSettings typed =
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+                .setEncoder(TestRowEncoder.declaring(List.of(insert)))
+                .build());
+    UUID device = UUID.fromString("0b5e1f2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b");
+    CopyCommittable committable =
+        new CopyCommittable(
+            null,
+            0,
+            List.of(
+                insert.bind(
+                    StatementParameter.text("it's ?"),
+                    StatementParameter.int8(Long.MIN_VALUE),
+                    StatementParameter.float8(-0.5),
+                    StatementParameter.bool(true),
+                    StatementParameter.uuid(device),
+                    StatementParameter.timestampMicros(1_767_225_600_123_456L),
+                    StatementParameter.sqlNull())));
+
+    assertThat(CopySinkTestSupport.commit(DB.get(), typed, List.of(committable)))
+        .containsExactly("committed");
+
+    assertThat(
+            DB.get()
+                .queryLong(
+                    "SELECT count(*) FROM typed_values WHERE t = 'it''s ?'"
+                        + " AND i = -9223372036854775808 AND f = -0.5 AND b AND u = '"
+                        + device
+                        + "' AND ts = '2026-01-01 00:00:00.123456+00' AND n IS NULL"))
+        .isOne();
   }
 
   @Test

@@ -70,11 +70,11 @@ class CopySinkRejectedRowsTest {
       return;
     }
     CopySinkSettings settings =
-        builder(DB.get(), guarantee)
-            .setMaxBufferedRows(8)
-            .setRejectedRowsTable("rejected_rows")
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), guarantee)
+                .setMaxBufferedRows(8)
+                .setRejectedRowsTable("rejected_rows")
+                .build());
     try (CopySinkWriter<TestRow> writer =
         writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers)) {
       // Refused rows in the first batch of the transaction (no savepoint needed) and in later
@@ -139,7 +139,7 @@ class CopySinkRejectedRowsTest {
   @org.junit.jupiter.api.Test
   void withoutARejectedTableARefusedRowFailsTheWriterWithTheDatabaseMessage() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE).build().settings();
+        CopySinkSettings.of(builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE).build());
     try (CopySinkWriter<TestRow> writer =
         writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers)) {
       writer.write(nulKey(1), null);
@@ -150,10 +150,10 @@ class CopySinkRejectedRowsTest {
   @org.junit.jupiter.api.Test
   void aMissingRejectedTableFailsAtStartWithWhatToCreate() {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE)
-            .setRejectedRowsTable("no_such_table")
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE)
+                .setRejectedRowsTable("no_such_table")
+                .build());
     assertThatThrownBy(
             () -> writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers))
         .hasMessageContaining("no_such_table")
@@ -164,16 +164,16 @@ class CopySinkRejectedRowsTest {
   void aRefusedRowIsDescribedAsItWasWrittenWhereFlinkReusesObjects() throws Exception {
     DB.get().execute("CREATE TABLE IF NOT EXISTS notes (note text CHECK (note <> 'refused'))");
     CopySinkSettings settings =
-        PostgresCopySink.<StringBuilder>builder()
-            .setConnection(DB.get().jdbcUrl(), DB.get().user(), DB.get().password())
-            .setTable("notes")
-            .setEncoder(new NoteEncoder())
-            .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
-            .setTransactionIdPrefix("notes")
-            .setFlushInterval(Duration.ofHours(1))
-            .setRejectedRowsTable("rejected_rows")
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            PostgresCopySink.<StringBuilder>builder()
+                .setConnection(DB.get().jdbcUrl(), DB.get().user(), DB.get().password())
+                .setTable("notes")
+                .setEncoder(new NoteEncoder())
+                .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+                .setTransactionIdPrefix("notes")
+                .setFlushInterval(Duration.ofHours(1))
+                .setRejectedRowsTable("rejected_rows")
+                .build());
     // With object reuse, Flink hands the writer one object, overwritten record after record.
     StringBuilder reused = new StringBuilder();
     try (CopySinkWriter<StringBuilder> writer =

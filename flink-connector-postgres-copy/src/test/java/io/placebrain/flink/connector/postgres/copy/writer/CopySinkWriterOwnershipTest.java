@@ -175,10 +175,10 @@ class CopySinkWriterOwnershipTest {
   }
 
   private static CopySinkSettings settings(Duration connectTimeout) {
-    return builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
-        .setConnectTimeout(connectTimeout)
-        .build()
-        .settings();
+    return CopySinkSettings.of(
+        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+            .setConnectTimeout(connectTimeout)
+            .build());
   }
 
   private CopySinkWriter<TestRow> writer(

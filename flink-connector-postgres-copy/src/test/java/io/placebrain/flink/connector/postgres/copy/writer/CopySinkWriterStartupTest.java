@@ -56,7 +56,7 @@ class CopySinkWriterStartupTest {
   @Test
   void leftoversAreRolledBackBeforeTheStartupActionWaitsForTheirLocks() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build().settings();
+        CopySinkSettings.of(builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build());
     // The subtask prepared checkpoint 3's transaction, then the job failed before checkpoint 3
     // completed: the leftover keeps its lock on measurements until it is rolled back.
     String leftover = TransactionIds.name(settings.transactionIdPrefix(), 3, 0);
@@ -103,15 +103,15 @@ class CopySinkWriterStartupTest {
   @Test
   void aRestoreWithAnotherPrefixRollsBackWhatTheOldPrefixLeftAfterTheCheckpoint() throws Exception {
     CopySinkSettings before =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
-            .setTransactionIdPrefix("before-" + suffix())
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionIdPrefix("before-" + suffix())
+                .build());
     CopySinkSettings after =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
-            .setTransactionIdPrefix("after-" + suffix())
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionIdPrefix("after-" + suffix())
+                .build());
     // Subtask 1 of 2 under the old prefix: checkpoint 1 completes (its transaction not yet
     // committed), checkpoint 2's transaction is prepared but the checkpoint never completes.
     String ofCheckpoint1;
@@ -141,15 +141,15 @@ class CopySinkWriterStartupTest {
     String laterJob = "fedcba9876543210fedcba9876543210";
     String newJob = "00112233445566778899aabbccddeeff";
     CopySinkSettings before =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
-            .setTransactionIdPrefix("shared-" + suffix())
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionIdPrefix("shared-" + suffix())
+                .build());
     CopySinkSettings after =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
-            .setTransactionIdPrefix("moved-" + suffix())
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionIdPrefix("moved-" + suffix())
+                .build());
     String ofRestoredJob;
     List<CopyWriterState> state;
     try (CopySinkWriter<TestRow> old =
@@ -183,15 +183,15 @@ class CopySinkWriterStartupTest {
   @Test
   void aStartReportsPreparedTransactionsOfAPrefixNoJobWritesWith() throws Exception {
     CopySinkSettings abandoned =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
-            .setTransactionIdPrefix("abandoned-" + suffix())
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionIdPrefix("abandoned-" + suffix())
+                .build());
     CopySinkSettings current =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
-            .setTransactionIdPrefix("current-" + suffix())
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionIdPrefix("current-" + suffix())
+                .build());
     String left;
     try (CopySinkWriter<TestRow> old = writer(abandoned, 0, 1, OptionalLong.empty(), Set.of())) {
       old.write(row(1), null);
@@ -208,15 +208,15 @@ class CopySinkWriterStartupTest {
   @Test
   void theOldPrefixIsLeftAloneWhileAJobStillWritesWithIt() throws Exception {
     CopySinkSettings before =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
-            .setTransactionIdPrefix("running-" + suffix())
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionIdPrefix("running-" + suffix())
+                .build());
     CopySinkSettings after =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
-            .setTransactionIdPrefix("copy-" + suffix())
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionIdPrefix("copy-" + suffix())
+                .build());
     try (CopySinkWriter<TestRow> running = writer(before, 0, 1, OptionalLong.empty(), Set.of())) {
       running.write(row(1), null);
       String awaitingCommit = running.prepareCommit().iterator().next().transactionId();
@@ -232,10 +232,10 @@ class CopySinkWriterStartupTest {
   @Test
   void aStartWithoutStateRefusesTheLeftoversOfAnotherJob() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
-            .setTransactionIdPrefix("cancelled-" + suffix())
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionIdPrefix("cancelled-" + suffix())
+                .build());
     String cancelledJob = "aaaaaaaa000000000000000000000001";
     String newJob = "bbbbbbbb000000000000000000000002";
     // The cancelled job's subtask 1 of 2 prepared a transaction; whether its checkpoint completed
@@ -272,11 +272,11 @@ class CopySinkWriterStartupTest {
                 + " checkpoint bigint, committed_at timestamptz DEFAULT now(),"
                 + " PRIMARY KEY (prefix, subtask))");
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
-            .setTransactionIdPrefix("progress-" + suffix())
-            .setProgressTable("sink_progress")
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionIdPrefix("progress-" + suffix())
+                .setProgressTable("sink_progress")
+                .build());
     String earlier = "dddddddd000000000000000000000004";
     String later = "eeeeeeee000000000000000000000005";
     // The earlier job committed a checkpoint, then was cancelled: nothing is left prepared. The
@@ -318,10 +318,10 @@ class CopySinkWriterStartupTest {
   @Test
   void aStartWithoutStateRollsBackTheLeftoversOfItsOwnJob() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
-            .setTransactionIdPrefix("own-" + suffix())
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionIdPrefix("own-" + suffix())
+                .build());
     String job = "cccccccc000000000000000000000003";
     // The job failed before its first checkpoint completed; Flink restarts it without state.
     String leftover;
@@ -346,11 +346,11 @@ class CopySinkWriterStartupTest {
   void anIntermediateSavepointDoesNotStallTheNextCheckpoint() throws Exception {
     DB.get().execute(CopySinkTables.progressDdl("sink_progress"));
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
-            .setTransactionIdPrefix("savepoint-" + suffix())
-            .setProgressTable("sink_progress")
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionIdPrefix("savepoint-" + suffix())
+                .setProgressTable("sink_progress")
+                .build());
     try (CopySinkWriter<TestRow> writer =
         writer(
             settings, 0, 1, OptionalLong.empty(), Map.of(), "ffffffff000000000000000000000006")) {
@@ -375,7 +375,7 @@ class CopySinkWriterStartupTest {
   @Test
   void aFailedCheckOfPreparedTransactionsClosesTheConnection() {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build().settings();
+        CopySinkSettings.of(builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build());
     AtomicBoolean closed = new AtomicBoolean();
     ConnectionFactory withoutPreparedTransactions = () -> serverWithoutPreparedTransactions(closed);
 

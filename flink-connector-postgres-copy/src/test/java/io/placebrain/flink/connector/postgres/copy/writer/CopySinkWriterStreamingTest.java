@@ -63,10 +63,8 @@ class CopySinkWriterStreamingTest {
   @Test
   void theDatabaseStoresABatchWhileItsLaterRowsAreStillBuffered() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
-            .setMaxBufferedRows(BATCH)
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).setMaxBufferedRows(BATCH).build());
     try (CopySinkWriter<TestRow> writer =
         writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers)) {
       write(writer, 0, BATCH - 1);
@@ -91,11 +89,11 @@ class CopySinkWriterStreamingTest {
   void aRefusedRowInAStreamedBatchGoesToTheRejectedTableAndNothingElseIsLost(
       DeliveryGuarantee guarantee) throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), guarantee)
-            .setMaxBufferedRows(BATCH)
-            .setRejectedRowsTable("rejected_rows")
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), guarantee)
+                .setMaxBufferedRows(BATCH)
+                .setRejectedRowsTable("rejected_rows")
+                .build());
     try (CopySinkWriter<TestRow> writer =
         writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers)) {
       // One refused row late in the first batch (rolled back with the whole transaction) and one
@@ -119,10 +117,8 @@ class CopySinkWriterStreamingTest {
   @Test
   void withoutARejectedTableARefusedRowInAStreamedBatchFailsTheWriter() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE)
-            .setMaxBufferedRows(BATCH)
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE).setMaxBufferedRows(BATCH).build());
     try (CopySinkWriter<TestRow> writer =
         writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers)) {
       write(writer, 0, 2_000);
@@ -136,10 +132,8 @@ class CopySinkWriterStreamingTest {
   @Test
   void aConnectionLostWhileStreamingTheFirstBatchIsSentAgainWhole() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
-            .setMaxBufferedRows(BATCH)
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).setMaxBufferedRows(BATCH).build());
     try (CopySinkWriter<TestRow> writer =
         writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers)) {
       write(writer, 0, 2_500);
@@ -155,10 +149,8 @@ class CopySinkWriterStreamingTest {
   @Test
   void aConnectionLostWhileStreamingALaterBatchFailsTheTaskAndLeavesNothing() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
-            .setMaxBufferedRows(BATCH)
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).setMaxBufferedRows(BATCH).build());
     try (CopySinkWriter<TestRow> writer =
         writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers)) {
       write(writer, 0, BATCH);

@@ -9,8 +9,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.placebrain.collector.testing.FreshDatabase;
 import io.placebrain.collector.testing.postgres.TestDatabase;
+import io.placebrain.flink.connector.postgres.copy.AfterCommitAction;
+import io.placebrain.flink.connector.postgres.copy.AfterCommitStatement;
+import io.placebrain.flink.connector.postgres.copy.BinaryCopyBuffer;
+import io.placebrain.flink.connector.postgres.copy.CopyRowEncoder;
 import io.placebrain.flink.connector.postgres.copy.CopySinkSettings;
 import io.placebrain.flink.connector.postgres.copy.CopySinkTestSupport;
+import io.placebrain.flink.connector.postgres.copy.PostgresCopySink;
+import io.placebrain.flink.connector.postgres.copy.StatementParameter;
 import io.placebrain.flink.connector.postgres.copy.TestRow;
 import io.placebrain.flink.connector.postgres.copy.TestRowEncoder;
 import io.placebrain.flink.connector.postgres.copy.committer.CopyCommittable;
@@ -21,6 +27,7 @@ import java.util.List;
 import java.util.OptionalLong;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.apache.flink.streaming.runtime.tasks.TestProcessingTimeService;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -51,7 +58,7 @@ class CopySinkWriterTest {
   @Test
   void exactlyOnceRowsBecomeVisibleOnlyWhenTheCheckpointCommits() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build().settings();
+        CopySinkSettings.of(builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build());
     try (CopySinkWriter<?> writer = writeAll(settings, 0, OptionalLong.empty(), 0, 5)) {
       writer.flush(false);
       assertThat(count()).as("sent but not committed").isZero();
@@ -78,7 +85,7 @@ class CopySinkWriterTest {
   @Test
   void checkpointWithoutRowsPreparesNothing() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build().settings();
+        CopySinkSettings.of(builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build());
     try (CopySinkWriter<?> writer =
         writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers)) {
       writer.flush(false);
@@ -90,7 +97,8 @@ class CopySinkWriterTest {
   @Test
   void fullBufferIsSentWhileWritingSoMemoryStaysBounded() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE).setMaxBufferedRows(3).build().settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE).setMaxBufferedRows(3).build());
     try (CopySinkWriter<?> writer = writeAll(settings, 0, OptionalLong.empty(), 0, 7)) {
       assertThat(writer.bufferedRows()).isEqualTo(1);
       assertThat(count()).isEqualTo(6);
@@ -100,10 +108,10 @@ class CopySinkWriterTest {
   @Test
   void flushTimerSendsABufferThatIsNotFull() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE)
-            .setFlushInterval(java.time.Duration.ofSeconds(2))
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE)
+                .setFlushInterval(java.time.Duration.ofSeconds(2))
+                .build());
     try (CopySinkWriter<?> writer = writeAll(settings, 0, OptionalLong.empty(), 0, 4)) {
       assertThat(count()).isZero();
       timers.advance(2_500);
@@ -116,7 +124,7 @@ class CopySinkWriterTest {
   @Test
   void atLeastOnceCommitsEachBatchAndHasNoCommittables() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE).build().settings();
+        CopySinkSettings.of(builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE).build());
     try (CopySinkWriter<?> writer = writeAll(settings, 0, OptionalLong.empty(), 0, 3)) {
       writer.flush(false);
       assertThat(count()).isEqualTo(3);
@@ -127,7 +135,7 @@ class CopySinkWriterTest {
   @Test
   void recoveryRollsBackTransactionsPreparedAfterTheRestoredCheckpoint() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build().settings();
+        CopySinkSettings.of(builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build());
     // Checkpoint 1 completes with rows 0..2; rows 3..4 are prepared for checkpoint 2, which never
     // completes because the job fails.
     List<CopyCommittable> ofCheckpoint1;
@@ -157,7 +165,7 @@ class CopySinkWriterTest {
   @Test
   void startWithoutStateRollsBackEveryLeftoverOfThisSink() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build().settings();
+        CopySinkSettings.of(builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build());
     try (CopySinkWriter<?> writer = writeAll(settings, 1, OptionalLong.empty(), 0, 2)) {
       writer.prepareCommit();
     }
@@ -191,7 +199,7 @@ class CopySinkWriterTest {
   @Test
   void onlySubtaskZeroCleansUp() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build().settings();
+        CopySinkSettings.of(builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build());
     try (CopySinkWriter<?> writer = writeAll(settings, 0, OptionalLong.empty(), 0, 2)) {
       writer.prepareCommit();
     }
@@ -204,7 +212,7 @@ class CopySinkWriterTest {
   @Test
   void firstBatchOfATransactionSurvivesALostConnection() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build().settings();
+        CopySinkSettings.of(builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build());
     try (CopySinkWriter<?> writer = writeAll(settings, 0, OptionalLong.empty(), 0, 3)) {
       terminateSinkConnections();
       writer.flush(false);
@@ -217,7 +225,7 @@ class CopySinkWriterTest {
   @Test
   void lostConnectionWithRowsInTheTransactionFailsTheTask() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build().settings();
+        CopySinkSettings.of(builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build());
     try (CopySinkWriter<?> writer = writeAll(settings, 0, OptionalLong.empty(), 0, 3)) {
       writer.flush(false);
       writeMore(writer, 3, 6);
@@ -232,7 +240,7 @@ class CopySinkWriterTest {
   @Test
   void deviceDeletionRunsAfterTheRowsBeforeItAreCommitted() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build().settings();
+        CopySinkSettings.of(builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).build());
     try (CopySinkWriter<TestRow> writer =
         (CopySinkWriter<TestRow>) writeAll(settings, 0, OptionalLong.empty(), 0, 3)) {
       writer.write(TestRow.deletionOf(CopySinkTestSupport.DEVICE), null);
@@ -256,11 +264,60 @@ class CopySinkWriterTest {
   }
 
   @Test
+  void anActionOfAnUndeclaredStatementFailsTheJobWithoutRestarts() throws Exception {
+    AfterCommitStatement undeclared =
+        AfterCommitStatement.of("not_declared", "DELETE FROM measurements WHERE device_id = ?");
+    CopyRowEncoder<TestRow> encoder =
+        new CopyRowEncoder<>() {
+          @Override
+          public List<String> columns() {
+            return new TestRowEncoder().columns();
+          }
+
+          @Override
+          public void encode(TestRow element, BinaryCopyBuffer row) {
+            new TestRowEncoder().encode(element, row);
+          }
+
+          @Override
+          public List<AfterCommitAction> afterCommitActions(TestRow row) {
+            return row.deletion
+                ? List.of(undeclared.bind(StatementParameter.uuid(row.device)))
+                : null;
+          }
+        };
+    CopySinkSettings settings =
+        CopySinkSettings.of(
+            PostgresCopySink.<TestRow>builder()
+                .setConnection(DB.get().jdbcUrl(), DB.get().user(), DB.get().password())
+                .setTable("measurements")
+                .setEncoder(encoder)
+                .setTransactionIdPrefix("undeclared")
+                .build());
+    try (CopySinkWriter<TestRow> writer =
+        new CopySinkWriter<>(
+            settings,
+            encoder,
+            connections(DB.get()),
+            null,
+            new WriterContext(
+                0,
+                1,
+                OptionalLong.empty(),
+                timers,
+                UnregisteredMetricsGroup.createSinkWriterMetricGroup()))) {
+      assertThatThrownBy(() -> writer.write(TestRow.deletionOf(CopySinkTestSupport.DEVICE), null))
+          .isInstanceOf(SuppressRestartsException.class)
+          .hasStackTraceContaining("'not_declared', which its afterCommitStatements() does not");
+    }
+  }
+
+  @Test
   void atLeastOnceDeletionWaitsForTheCheckpointLikeExactlyOnce() throws Exception {
     // Alerts of the device emitted just before its marker may still sit in the alerts sink's
     // batch, which is flushed at the checkpoint: a delete run on arrival would precede them.
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE).build().settings();
+        CopySinkSettings.of(builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE).build());
     try (CopySinkWriter<TestRow> writer =
         (CopySinkWriter<TestRow>) writeAll(settings, 0, OptionalLong.empty(), 0, 3)) {
       writer.write(TestRow.deletionOf(CopySinkTestSupport.DEVICE), null);
@@ -285,10 +342,8 @@ class CopySinkWriterTest {
   @Test
   void missingTableFailsWithTheDatabaseMessage() throws Exception {
     CopySinkSettings settings =
-        builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE)
-            .setTable("no_such_table")
-            .build()
-            .settings();
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.AT_LEAST_ONCE).setTable("no_such_table").build());
     try (CopySinkWriter<?> writer = writeAll(settings, 0, OptionalLong.empty(), 0, 1)) {
       assertThatThrownBy(() -> writer.flush(false))
           .hasMessageContaining("no_such_table")
