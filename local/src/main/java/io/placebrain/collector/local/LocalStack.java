@@ -1,5 +1,8 @@
 package io.placebrain.collector.local;
 
+import io.placebrain.collector.config.DatabaseOptions;
+import io.placebrain.collector.config.KafkaOptions;
+import io.placebrain.collector.config.MqttOptions;
 import io.placebrain.collector.job.CollectorJobConfig;
 import io.placebrain.collector.local.embedded.LocalKafka;
 import io.placebrain.collector.local.embedded.LocalMqttBroker;
@@ -161,13 +164,13 @@ public final class LocalStack implements AutoCloseable {
     }
 
     Map<String, String> shared = new HashMap<>();
-    shared.put("kafka.bootstrap-servers", kafka);
-    shared.put("database.url", databaseUrl);
-    shared.put("database.user", databaseUser == null ? "" : databaseUser);
-    shared.put("database.password", databasePassword == null ? "" : databasePassword);
-    shared.put("mqtt.server", mqtt);
+    shared.put(KafkaOptions.BOOTSTRAP_SERVERS.key(), kafka);
+    shared.put(DatabaseOptions.URL.key(), databaseUrl);
+    shared.put(DatabaseOptions.USER.key(), databaseUser == null ? "" : databaseUser);
+    shared.put(DatabaseOptions.PASSWORD.key(), databasePassword == null ? "" : databasePassword);
+    shared.put(MqttOptions.SERVER.key(), mqtt);
     if (mqttVersion != null) {
-      shared.put("mqtt.version", mqttVersion);
+      shared.put(MqttOptions.VERSION.key(), mqttVersion);
     }
     CollectorJobConfig jobConfig =
         CollectorJobConfig.from(new String[0], System.getenv()).with(shared);

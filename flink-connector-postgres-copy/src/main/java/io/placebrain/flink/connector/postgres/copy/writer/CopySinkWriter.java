@@ -148,6 +148,9 @@ public final class CopySinkWriter<T>
   /** Why streaming the batch failed; the batch's send deals with it as with any failed COPY. */
   private Exception streamFailure;
 
+  /** Time spent streaming the batch being buffered: part of its send time in the metrics. */
+  private long streamingNanos;
+
   /** Rows of the batch being sent that went to the rejected-rows table. */
   private int rejectedInBatch;
 
@@ -268,7 +271,7 @@ public final class CopySinkWriter<T>
       if (progress != null) {
         progress.checkExists(connection);
       }
-      connection.setAutoCommit(false);
+      prepareForWriting(connection);
     } catch (TransactionOwnership.PrefixInUseException e) {
       closeQuietly();
       IOException failure = new IOException("COPY sink could not start: " + e.getMessage(), e);
@@ -333,6 +336,7 @@ public final class CopySinkWriter<T>
     if (streamFailure != null || connection == null) {
       return;
     }
+    long began = System.nanoTime();
     try {
       if (streamedCopy == null) {
         streamedSavepoint = savepointBeforeBatch();
@@ -341,7 +345,23 @@ public final class CopySinkWriter<T>
       streamedBytes = buffer.stream(streamedCopy, streamedBytes);
     } catch (SQLException | IOException e) {
       streamFailure = e;
+    } finally {
+      streamingNanos += System.nanoTime() - began;
     }
+  }
+
+  /**
+   * Puts a connection in a transaction of its own and without a statement timeout: a streamed COPY
+   * stays open while its batch fills (up to the flush interval, longer with slow input), which a
+   * role's or database's {@code statement_timeout} would cancel, failing every batch after a
+   * transaction's first. The driver's socket timeout and TCP keepalives bound a lost server
+   * instead.
+   */
+  private static void prepareForWriting(Connection connection) throws SQLException {
+    try (Statement statement = connection.createStatement()) {
+      statement.execute("SET statement_timeout = 0");
+    }
+    connection.setAutoCommit(false);
   }
 
   /**
@@ -456,7 +476,7 @@ public final class CopySinkWriter<T>
       try {
         if (connection == null) {
           connection = connections.connect();
-          connection.setAutoCommit(false);
+          prepareForWriting(connection);
         }
         sendBatch();
         if (!settings.exactlyOnce()) {
@@ -500,7 +520,8 @@ public final class CopySinkWriter<T>
       }
     }
     int rows = buffer.rows();
-    long sendMillis = (System.nanoTime() - begin) / 1_000_000L;
+    long sendMillis = (System.nanoTime() - begin + streamingNanos) / 1_000_000L;
+    streamingNanos = 0;
     lastSendMillis = sendMillis;
     recordsSent.inc(rows - rejectedInBatch);
     bytesSent.inc(buffer.sizeInBytes());

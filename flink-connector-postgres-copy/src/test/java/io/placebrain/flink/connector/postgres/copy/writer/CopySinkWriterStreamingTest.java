@@ -69,11 +69,7 @@ class CopySinkWriterStreamingTest {
         writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers)) {
       write(writer, 0, BATCH - 1);
       assertThat(writer.bufferedRows()).isEqualTo(BATCH - 1);
-      // The server's own progress report of the open COPY: rows arrive before the batch is full.
-      awaitValue(
-          "SELECT coalesce(max(tuples_processed), 0) FROM pg_stat_progress_copy"
-              + " WHERE datname = current_database()",
-          processed -> processed > 0);
+      awaitCopyInProgress();
       write(writer, BATCH - 1, BATCH + 10);
       commit(writer, settings);
     }
@@ -137,6 +133,7 @@ class CopySinkWriterStreamingTest {
     try (CopySinkWriter<TestRow> writer =
         writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers)) {
       write(writer, 0, 2_500);
+      awaitCopyInProgress();
       terminateSinkSessions();
       write(writer, 2_500, BATCH - 1);
       commit(writer, settings);
@@ -161,6 +158,38 @@ class CopySinkWriterStreamingTest {
     }
     assertThat(count("measurements")).isZero();
     assertThat(DB.get().queryLong("SELECT count(*) FROM pg_prepared_xacts")).isZero();
+  }
+
+  @Test
+  void aStatementTimeoutOfTheDatabaseDoesNotCancelABatchStreamedForLonger() throws Exception {
+    CopySinkSettings settings =
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE).setMaxBufferedRows(BATCH).build());
+    DB.get().execute("ALTER DATABASE " + DB.get().name() + " SET statement_timeout = '1s'");
+    try (CopySinkWriter<TestRow> writer =
+        writer(settings, connections(DB.get()), 0, OptionalLong.empty(), timers)) {
+      write(writer, 0, BATCH); // a first batch, sent whole
+      write(writer, BATCH, BATCH + 2_000);
+      // The second batch's COPY has been open for longer than the timeout when it ends.
+      awaitValue(
+          "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'flink-postgres-copy'"
+              + " AND datname = current_database() AND query LIKE 'COPY%'"
+              + " AND now() - query_start > interval '1500 milliseconds'",
+          n -> n > 0);
+      write(writer, BATCH + 2_000, BATCH + 2_010);
+      commit(writer, settings);
+    } finally {
+      DB.get().execute("ALTER DATABASE " + DB.get().name() + " RESET statement_timeout");
+    }
+    assertThat(count("measurements")).isEqualTo(BATCH + 2_010);
+  }
+
+  /** The server's own progress report of the writer's open COPY: rows arrived while buffering. */
+  private static void awaitCopyInProgress() throws Exception {
+    awaitValue(
+        "SELECT coalesce(max(tuples_processed), 0) FROM pg_stat_progress_copy"
+            + " WHERE datname = current_database()",
+        processed -> processed > 0);
   }
 
   private static void write(CopySinkWriter<TestRow> writer, int from, int to) throws Exception {
