@@ -1,6 +1,7 @@
 package io.placebrain.collector.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.placebrain.collector.testing.process.ChildProcess;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;

@@ -10,6 +10,7 @@ import io.placebrain.collector.storage.SchemaSettings;
 import io.placebrain.collector.testing.FreshDatabase;
 import io.placebrain.collector.testing.TestServices;
 import io.placebrain.collector.testing.mqtt.MqttRecorder;
+import io.placebrain.collector.testing.process.ChildProcess;
 import java.io.DataInputStream;
 import java.io.InputStream;
 import java.lang.reflect.Field;
