@@ -5,9 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -119,6 +121,36 @@ final class FlinkRest {
       }
     }
     return ids;
+  }
+
+  /** How often the job has restarted since it was submitted (Flink's {@code numRestarts}). */
+  long restarts(String jobId) throws IOException, InterruptedException {
+    for (JsonNode metric : get("/jobs/" + jobId + "/metrics?get=numRestarts")) {
+      return metric.path("value").asLong();
+    }
+    return 0;
+  }
+
+  /**
+   * The sum over the subtasks of the vertex of an operator metric whose name contains {@code
+   * operator} and ends with {@code .metric}; null when no vertex reports it (yet).
+   */
+  Double operatorMetricSum(String jobId, String operator, String metric)
+      throws IOException, InterruptedException {
+    for (JsonNode vertex : get("/jobs/" + jobId).path("vertices")) {
+      String path =
+          "/jobs/" + jobId + "/vertices/" + vertex.path("id").asText() + "/subtasks/metrics";
+      for (JsonNode available : get(path)) {
+        String id = available.path("id").asText();
+        if (id.contains(operator) && id.endsWith("." + metric)) {
+          for (JsonNode value :
+              get(path + "?agg=sum&get=" + URLEncoder.encode(id, StandardCharsets.UTF_8))) {
+            return value.path("sum").asDouble();
+          }
+        }
+      }
+    }
+    return null;
   }
 
   /** Completed checkpoints of a job so far. */

@@ -126,6 +126,10 @@ final class FlinkSessionCluster implements AutoCloseable {
     return taskManagerPrometheusPort;
   }
 
+  ChildProcess jobManager() {
+    return jobManager;
+  }
+
   ChildProcess taskManager() {
     return taskManager;
   }
