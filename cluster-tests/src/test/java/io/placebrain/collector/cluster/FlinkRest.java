@@ -123,12 +123,20 @@ final class FlinkRest {
     return ids;
   }
 
-  /** How often the job has restarted since it was submitted (Flink's {@code numRestarts}). */
-  long restarts(String jobId) throws IOException, InterruptedException {
-    for (JsonNode metric : get("/jobs/" + jobId + "/metrics?get=numRestarts")) {
-      return metric.path("value").asLong();
+  /**
+   * The highest attempt number of any of the job's tasks: it grows with every failover. (Flink's
+   * {@code numRestarts} would say the same, but REST serves metrics from a cache refreshed only
+   * every 10 s.)
+   */
+  long highestAttempt(String jobId) throws IOException, InterruptedException {
+    long highest = 0;
+    for (JsonNode vertex : get("/jobs/" + jobId).path("vertices")) {
+      for (JsonNode subtask :
+          get("/jobs/" + jobId + "/vertices/" + vertex.path("id").asText()).path("subtasks")) {
+        highest = Math.max(highest, subtask.path("attempt").asLong());
+      }
     }
-    return 0;
+    return highest;
   }
 
   /**
