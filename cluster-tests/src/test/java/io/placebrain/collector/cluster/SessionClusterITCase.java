@@ -366,6 +366,7 @@ class SessionClusterITCase {
               () -> cluster.rest().highestAttempt(jobId) > attempt,
               "the job failed over while the database is down");
       DB.get().server().start();
+      // Still prepared: the job found the server back before it committed that transaction.
       LOG.info(
           "PostgreSQL crashed with prepared transaction {}; after the restart: {}",
           prepared,
@@ -375,6 +376,8 @@ class SessionClusterITCase {
                   .queryLong(
                       "SELECT count(*) FROM pg_prepared_xacts WHERE gid = '" + prepared + "'"));
     } finally {
+      // Never leave the database down for the steps after this one.
+      DB.get().server().start();
       producer.join();
     }
     assertThat(producer.failure.get()).isNull();
