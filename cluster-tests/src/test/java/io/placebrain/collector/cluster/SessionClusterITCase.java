@@ -192,17 +192,21 @@ class SessionClusterITCase {
     // Flink's standard sink metric (the web UI's "Records Sent" of the sink) counts what the
     // readings sink wrote; once the input stops, every row it sent is committed, no more, no less.
     AtomicReference<String> sentAndCommitted = new AtomicReference<>();
-    cluster
-        .rest()
-        .await(
-            STARTUP,
-            () -> {
-              Double sent = cluster.rest().operatorMetricSum(jobId, "Readings", "numRecordsSend");
-              long committed = DB.get().queryLong("SELECT count(*) FROM readings");
-              sentAndCommitted.set("numRecordsSend " + sent + ", rows committed " + committed);
-              return sent != null && sent > 0 && sent.longValue() == committed;
-            },
-            "the readings sink's numRecordsSend equal to the committed rows");
+    try {
+      cluster
+          .rest()
+          .await(
+              STARTUP,
+              () -> {
+                Double sent = cluster.rest().operatorMetricSum(jobId, "Readings", "numRecordsSend");
+                long committed = DB.get().queryLong("SELECT count(*) FROM readings");
+                sentAndCommitted.set("numRecordsSend " + sent + ", rows committed " + committed);
+                return sent != null && sent > 0 && sent.longValue() == committed;
+              },
+              "the readings sink's numRecordsSend equal to the committed rows");
+    } catch (AssertionError e) {
+      throw new AssertionError(e.getMessage() + "; last seen: " + sentAndCommitted.get(), e);
+    }
     LOG.info("Readings sink: {}", sentAndCommitted.get());
 
     // The web UI's metrics come from each TaskManager's metric query service, fetched periodically.
