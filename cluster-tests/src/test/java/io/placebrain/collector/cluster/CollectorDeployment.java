@@ -24,7 +24,7 @@ final class CollectorDeployment {
   static final String PLACE = "6f1c7a3e-4b8d-4e8a-9c1d-2f3a4b5c6d7e";
   static final String JOB_NAME = "collector";
 
-  final TestKafka kafka = TestServices.kafka();
+  final TestKafka kafka;
   final TestDatabase db;
   final String run = UUID.randomUUID().toString().substring(0, 8);
   final String telemetryTopic = "telemetry.readings-" + run;
@@ -34,8 +34,13 @@ final class CollectorDeployment {
   private final Map<String, String> settings = new LinkedHashMap<>();
 
   CollectorDeployment(FlinkSessionCluster cluster, TestDatabase db) {
+    this(cluster, db, TestServices.kafka());
+  }
+
+  CollectorDeployment(FlinkSessionCluster cluster, TestDatabase db, TestKafka kafka) {
     this.cluster = cluster;
     this.db = db;
+    this.kafka = kafka;
     kafka.createTopic(telemetryTopic, 4);
     settings.put("kafka.bootstrap-servers", kafka.bootstrapServers());
     settings.put("kafka.group-id", "collector-" + run);
@@ -69,6 +74,9 @@ final class CollectorDeployment {
       settings.put("database.password", db.password());
     }
     settings.put("sink.transaction-prefix", transactionPrefix);
+    // A database outage fails the sink over after this instead of the default minute, so an
+    // outage test sees the failover sooner.
+    settings.put("sink.connect-timeout", "10s");
     settings.put("mqtt.server", TestServices.mqtt().serverUri());
     settings.put("mqtt.client-id", "collector-" + run);
   }

@@ -5,9 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -119,6 +121,44 @@ final class FlinkRest {
       }
     }
     return ids;
+  }
+
+  /**
+   * The highest attempt number of any of the job's tasks: it grows with every failover. (Flink's
+   * {@code numRestarts} would say the same, but REST serves metrics from a cache refreshed only
+   * every 10 s.)
+   */
+  long highestAttempt(String jobId) throws IOException, InterruptedException {
+    long highest = 0;
+    for (JsonNode vertex : get("/jobs/" + jobId).path("vertices")) {
+      for (JsonNode subtask :
+          get("/jobs/" + jobId + "/vertices/" + vertex.path("id").asText()).path("subtasks")) {
+        highest = Math.max(highest, subtask.path("attempt").asLong());
+      }
+    }
+    return highest;
+  }
+
+  /**
+   * The sum over the subtasks of the vertex of an operator metric whose name contains {@code
+   * operator} and ends with {@code .metric}; null when no vertex reports it (yet).
+   */
+  Double operatorMetricSum(String jobId, String operator, String metric)
+      throws IOException, InterruptedException {
+    for (JsonNode vertex : get("/jobs/" + jobId).path("vertices")) {
+      String path =
+          "/jobs/" + jobId + "/vertices/" + vertex.path("id").asText() + "/subtasks/metrics";
+      for (JsonNode available : get(path)) {
+        String id = available.path("id").asText();
+        if (id.contains(operator) && id.endsWith("." + metric)) {
+          for (JsonNode value :
+              get(path + "?agg=sum&get=" + URLEncoder.encode(id, StandardCharsets.UTF_8))) {
+            return value.path("sum").asDouble();
+          }
+        }
+      }
+    }
+    return null;
   }
 
   /** Completed checkpoints of a job so far. */

@@ -1,6 +1,7 @@
 package io.placebrain.collector.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.placebrain.collector.testing.process.ChildProcess;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -123,6 +124,10 @@ final class FlinkSessionCluster implements AutoCloseable {
 
   int taskManagerPrometheusPort() {
     return taskManagerPrometheusPort;
+  }
+
+  ChildProcess jobManager() {
+    return jobManager;
   }
 
   ChildProcess taskManager() {

@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A session cluster that sees many redeploys: the job submitted and cancelled again and again on
- * one TaskManager must leave no classes and no threads behind, or the TaskManager's metaspace fills
- * up and it dies with {@code OutOfMemoryError: Metaspace}.
+ * one TaskManager must leave no classes and no threads behind, in the TaskManager or in the
+ * JobManager (which runs the job's main for a jar run through REST), or their metaspace fills up
+ * and they die with {@code OutOfMemoryError: Metaspace}.
  */
 class RedeployLeakITCase {
 
@@ -72,30 +73,51 @@ class RedeployLeakITCase {
   @Test
   void submittingAndCancellingAgainAndAgainLeavesNoClassesOrThreadsBehind() throws Exception {
     String jar = cluster.rest().uploadJar(Paths.get(System.getProperty("collector.job.jar")));
-    long pid = cluster.taskManager().pid();
+    // A jar run through REST runs the job's main in the JobManager, with the jar's class loader:
+    // the JobManager must let go of each job as the TaskManager must.
+    Map<String, Long> processes =
+        Map.of(
+            "TaskManager", cluster.taskManager().pid(), "JobManager", cluster.jobManager().pid());
 
     // The first deployment loads Flink's own classes for these operators, which stay: the baseline.
     deployAndCancel(jar);
-    awaitNoJobClassLoader(pid);
-    Usage baseline = usage(pid);
+    Map<String, Usage> baseline = new TreeMap<>();
+    for (Map.Entry<String, Long> process : processes.entrySet()) {
+      awaitNoJobClassLoader(process.getKey(), process.getValue());
+      baseline.put(process.getKey(), usage(process.getValue()));
+    }
     LOG.info("After the first deployment: {}", baseline);
     for (int i = 2; i <= REDEPLOYS; i++) {
       deployAndCancel(jar);
       LOG.info("Deployment {} submitted, running and cancelled", i);
     }
-    awaitNoJobClassLoader(pid);
-    Usage end = usage(pid);
+    Map<String, Usage> end = new TreeMap<>();
+    for (Map.Entry<String, Long> process : processes.entrySet()) {
+      awaitNoJobClassLoader(process.getKey(), process.getValue());
+      end.put(process.getKey(), usage(process.getValue()));
+    }
     LOG.info("After {} deployments: {} (baseline {})", REDEPLOYS, end, baseline);
-    LOG.info("Threads at the start: {}; at the end: {}", baseline.threadNames(), end.threadNames());
+    LOG.info(
+        "JobManager's metaspace as its REST metrics report it: {}",
+        cluster.rest().get("/jobmanager/metrics?get=Status.JVM.Memory.Metaspace.Used"));
     assertThat(cluster.taskManager().isAlive()).as("TaskManager alive").isTrue();
-    assertThat(end.metaspaceKb())
-        .as("TaskManager metaspace (KB) after %d deployments, baseline %s", REDEPLOYS, baseline)
-        .isLessThanOrEqualTo(baseline.metaspaceKb() + METASPACE_MARGIN_KB);
-    assertThat(end.threads())
-        .as(
-            "TaskManager threads after %d deployments, baseline %s; now %s",
-            REDEPLOYS, baseline, end.threadNames())
-        .isLessThanOrEqualTo(baseline.threads() + THREAD_MARGIN);
+    for (String process : processes.keySet()) {
+      Usage before = baseline.get(process);
+      Usage after = end.get(process);
+      LOG.info(
+          "{} threads at the start: {}; at the end: {}",
+          process,
+          before.threadNames(),
+          after.threadNames());
+      assertThat(after.metaspaceKb())
+          .as("%s metaspace (KB) after %d deployments, baseline %s", process, REDEPLOYS, before)
+          .isLessThanOrEqualTo(before.metaspaceKb() + METASPACE_MARGIN_KB);
+      assertThat(after.threads())
+          .as(
+              "%s threads after %d deployments, baseline %s; now %s",
+              process, REDEPLOYS, before, after.threadNames())
+          .isLessThanOrEqualTo(before.threads() + THREAD_MARGIN);
+    }
   }
 
   private static void deployAndCancel(String jar) throws Exception {
@@ -119,14 +141,14 @@ class RedeployLeakITCase {
             "every slot free again");
   }
 
-  /** Waits until no job's class loader is left in the TaskManager (a full GC each time). */
-  private static void awaitNoJobClassLoader(long pid) throws Exception {
+  /** Waits until no job's class loader is left in the process (a full GC each time). */
+  private static void awaitNoJobClassLoader(String process, long pid) throws Exception {
     cluster
         .rest()
         .await(
             UNLOAD,
             () -> jobClassLoaders(pid) == 0,
-            "the cancelled jobs' class loaders unloaded from the TaskManager");
+            "the cancelled jobs' class loaders unloaded from the " + process);
   }
 
   /** Job class loaders alive (the histogram counts live objects only, after a full GC). */
@@ -139,7 +161,7 @@ class RedeployLeakITCase {
     return 0;
   }
 
-  /** Metaspace and threads of the TaskManager after full garbage collections. */
+  /** Metaspace and threads of a Flink process after full garbage collections. */
   record Usage(long metaspaceKb, int threads, Map<String, Integer> threadNames) {
     @Override
     public String toString() {

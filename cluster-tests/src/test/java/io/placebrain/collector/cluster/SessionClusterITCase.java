@@ -9,7 +9,10 @@ import io.placebrain.collector.storage.CollectorSchema;
 import io.placebrain.collector.storage.SchemaSettings;
 import io.placebrain.collector.testing.FreshDatabase;
 import io.placebrain.collector.testing.TestServices;
+import io.placebrain.collector.testing.kafka.KafkaBrokerProcess;
+import io.placebrain.collector.testing.kafka.TestKafka;
 import io.placebrain.collector.testing.mqtt.MqttRecorder;
+import io.placebrain.collector.testing.process.ChildProcess;
 import java.io.DataInputStream;
 import java.io.InputStream;
 import java.lang.reflect.Field;
@@ -45,12 +48,15 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The shaded job jar on a real session cluster, submitted with {@code deploy/flink/submit-job.sh}:
- * one deployment that goes through a first start, a SIGKILL of its TaskManager, and a stop with
- * savepoint and resume at another parallelism, in that order (each step builds on the one before,
- * as an operator's cluster would live through them).
+ * one deployment that goes through a first start, a SIGKILL of its TaskManager, a PostgreSQL crash,
+ * a SIGKILL of the Kafka broker, and a stop with savepoint and resume at another parallelism, in
+ * that order (each step builds on the one before, as an operator's cluster would live through
+ * them).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SessionClusterITCase {
@@ -96,6 +102,10 @@ class SessionClusterITCase {
   private static final String HOT_THRESHOLD = UUID.randomUUID().toString();
   private static final List<String> SEQUENCE_DEVICES = new ArrayList<>();
 
+  private static final Logger LOG = LoggerFactory.getLogger(SessionClusterITCase.class);
+
+  private static KafkaBrokerProcess broker;
+  private static TestKafka kafka;
   private static FlinkSessionCluster cluster;
   private static CollectorDeployment deployment;
   private static MqttRecorder alerts;
@@ -107,8 +117,11 @@ class SessionClusterITCase {
     try (Connection connection = DB.get().connect()) {
       CollectorSchema.migrate(connection, SchemaSettings.DEFAULTS);
     }
+    // A broker of this test's own, in a JVM the test can SIGKILL.
+    broker = KafkaBrokerProcess.launch();
+    kafka = new TestKafka(broker);
     cluster = FlinkSessionCluster.start();
-    deployment = new CollectorDeployment(cluster, DB.get());
+    deployment = new CollectorDeployment(cluster, DB.get(), kafka);
     alerts =
         MqttRecorder.subscribe(
             TestServices.mqtt(), "placebrain/" + CollectorDeployment.PLACE + "/alerts");
@@ -124,6 +137,9 @@ class SessionClusterITCase {
     }
     if (cluster != null) {
       cluster.close();
+    }
+    if (kafka != null) {
+      kafka.close();
     }
   }
 
@@ -172,6 +188,26 @@ class SessionClusterITCase {
 
     cluster.rest().awaitMoreCheckpoints(jobId, 1, STARTUP);
     assertThat(operatorIdsInLatestCheckpoint()).containsAll(expectedOperatorIds());
+
+    // Flink's standard sink metric (the web UI's "Records Sent" of the sink) counts what the
+    // readings sink wrote; once the input stops, every row it sent is committed, no more, no less.
+    AtomicReference<String> sentAndCommitted = new AtomicReference<>();
+    try {
+      cluster
+          .rest()
+          .await(
+              STARTUP,
+              () -> {
+                Double sent = cluster.rest().operatorMetricSum(jobId, "Readings", "numRecordsSend");
+                long committed = DB.get().queryLong("SELECT count(*) FROM readings");
+                sentAndCommitted.set("numRecordsSend " + sent + ", rows committed " + committed);
+                return sent != null && sent > 0 && sent.longValue() == committed;
+              },
+              "the readings sink's numRecordsSend equal to the committed rows");
+    } catch (AssertionError e) {
+      throw new AssertionError(e.getMessage() + "; last seen: " + sentAndCommitted.get(), e);
+    }
+    LOG.info("Readings sink: {}", sentAndCommitted.get());
 
     // The web UI's metrics come from each TaskManager's metric query service, fetched periodically.
     Set<String> restMetrics = new TreeSet<>();
@@ -311,23 +347,41 @@ class SessionClusterITCase {
 
   @Test
   @Order(3)
-  void everyReadingStoredExactlyOnceThroughPostgresRestart() throws Exception {
-    assumeTrue(
-        DB.get().server().canRestart(), "this database server cannot be restarted by a test");
-    List<String> devices = new ArrayList<>();
-    for (int i = 0; i < 4; i++) {
-      devices.add(UUID.randomUUID().toString());
-    }
+  void everyReadingStoredExactlyOnceThroughPostgresCrash() throws Exception {
+    assumeTrue(DB.get().server().canCrash(), "this database server cannot be crashed by a test");
+    List<String> devices = newDevices();
     int rounds = 800;
     ProducerThread producer = new ProducerThread(devices, rounds);
     producer.start();
+    String prepared;
     try {
       cluster.rest().await(STARTUP, () -> storedSequence(devices) > 0, "first readings committed");
-      assertThat(producer.produced.get()).as("still producing at the restart").isLessThan(rounds);
-      // An immediate restart: open transactions are lost, prepared ones survive it.
-      DB.get().server().stop();
+      assertThat(producer.produced.get()).as("still producing at the crash").isLessThan(rounds);
+      long attempt = cluster.rest().highestAttempt(jobId);
+      // The hardest moment: a checkpoint's rows prepared, their commit due. Open transactions die
+      // with the server; prepared ones survive it and must be committed once, not written again.
+      prepared = crashWhilePrepared(Duration.ofSeconds(30));
+      // Down until the job has failed over: it restores the last checkpoint and reads its input
+      // again, which an at-least-once sink would store a second time.
+      cluster
+          .rest()
+          .await(
+              STARTUP,
+              () -> cluster.rest().highestAttempt(jobId) > attempt,
+              "the job failed over while the database is down");
       DB.get().server().start();
+      // Still prepared: the job found the server back before it committed that transaction.
+      LOG.info(
+          "PostgreSQL crashed with prepared transaction {}; after the restart: {}",
+          prepared,
+          prepared == null
+              ? "-"
+              : DB.get()
+                  .queryLong(
+                      "SELECT count(*) FROM pg_prepared_xacts WHERE gid = '" + prepared + "'"));
     } finally {
+      // Never leave the database down for the steps after this one.
+      DB.get().server().start();
       producer.join();
     }
     assertThat(producer.failure.get()).isNull();
@@ -341,6 +395,77 @@ class SessionClusterITCase {
             "all " + expected + " readings stored");
     cluster.rest().awaitMoreCheckpoints(jobId, 2, STARTUP);
     assertSequenceExactlyOnce(devices, rounds);
+  }
+
+  /**
+   * Crashes PostgreSQL as soon as one of the sink's transactions is prepared and not yet committed
+   * (or after {@code patience} without one); returns that transaction's id, or null.
+   */
+  private static String crashWhilePrepared(Duration patience) throws Exception {
+    String prepared = null;
+    try (Connection connection = DB.get().connect();
+        java.sql.PreparedStatement query =
+            connection.prepareStatement(
+                "SELECT gid FROM pg_prepared_xacts WHERE database = current_database()"
+                    + " AND gid LIKE ? LIMIT 1")) {
+      query.setString(1, deployment.transactionPrefix + ":%");
+      long deadline = System.nanoTime() + patience.toNanos();
+      while (prepared == null && System.nanoTime() < deadline) {
+        try (ResultSet rows = query.executeQuery()) {
+          if (rows.next()) {
+            prepared = rows.getString(1);
+            DB.get().server().crash();
+          }
+        }
+      }
+    }
+    if (prepared == null) {
+      DB.get().server().crash();
+    }
+    return prepared;
+  }
+
+  @Test
+  @Order(4)
+  void everyReadingStoredExactlyOnceThroughKafkaBrokerKill() throws Exception {
+    List<String> devices = newDevices();
+    int rounds = 800;
+    ProducerThread producer = new ProducerThread(devices, rounds);
+    producer.start();
+    long attempt;
+    try {
+      cluster.rest().await(STARTUP, () -> storedSequence(devices) > 0, "first readings committed");
+      assertThat(producer.produced.get()).as("still producing at the kill").isLessThan(rounds);
+      attempt = cluster.rest().highestAttempt(jobId);
+      // The job's source, its dead-letter producers and this test's producer all lose the broker;
+      // it comes back on the same port with the same data, as a restarted broker does.
+      broker.kill();
+      broker.start();
+    } finally {
+      producer.join();
+    }
+    assertThat(producer.failure.get()).isNull();
+
+    long expected = (long) rounds * devices.size();
+    cluster
+        .rest()
+        .await(
+            Duration.ofMinutes(3),
+            () -> storedSequence(devices) >= expected,
+            "all " + expected + " readings stored");
+    cluster.rest().awaitMoreCheckpoints(jobId, 2, STARTUP);
+    LOG.info(
+        "Task attempts the Kafka broker kill added (0: no failover): {}",
+        cluster.rest().highestAttempt(jobId) - attempt);
+    assertSequenceExactlyOnce(devices, rounds);
+  }
+
+  private static List<String> newDevices() {
+    List<String> devices = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      devices.add(UUID.randomUUID().toString());
+    }
+    return devices;
   }
 
   /** Produces sequence readings for some devices, spread over a few seconds. */
@@ -374,7 +499,7 @@ class SessionClusterITCase {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void stopWithSavepointThenResumeAtAnotherParallelismKeepsThresholdsAndAlerts() throws Exception {
     String humidityThreshold = UUID.randomUUID().toString();
     deployment.sendThreshold(humidityThreshold, HOT_DEVICE, "hum", "min", 10);

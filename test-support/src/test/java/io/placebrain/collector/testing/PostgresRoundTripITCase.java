@@ -76,4 +76,38 @@ class PostgresRoundTripITCase {
 
     assertThat(db.queryLong("SELECT id FROM survivor")).isEqualTo(42);
   }
+
+  @Test
+  void aCrashKeepsPreparedTransactionsAndLosesOpenOnes() throws Exception {
+    TestPostgres server = TestServices.postgres();
+    assumeTrue(server.canCrash(), "crash not staged: " + server + " cannot be crashed by a test");
+    TestDatabase db = DB.get();
+    db.execute("CREATE TABLE crash_survivor (id int)");
+    String gid = "crash-test-" + System.nanoTime();
+
+    try (Connection prepared = db.connect();
+        Connection open = db.connect()) {
+      prepared.setAutoCommit(false);
+      open.setAutoCommit(false);
+      try (Statement statement = prepared.createStatement()) {
+        statement.execute("INSERT INTO crash_survivor VALUES (1)");
+        statement.execute("PREPARE TRANSACTION '" + gid + "'");
+      }
+      try (Statement statement = open.createStatement()) {
+        statement.execute("INSERT INTO crash_survivor VALUES (2)");
+      }
+      server.crash();
+      assertThatThrownBy(db::connect).isInstanceOf(SQLException.class);
+    } finally {
+      server.start();
+    }
+
+    assertThat(db.queryLong("SELECT count(*) FROM pg_prepared_xacts WHERE gid = '" + gid + "'"))
+        .as("the prepared transaction after the crash")
+        .isEqualTo(1);
+    db.execute("COMMIT PREPARED '" + gid + "'");
+    assertThat(db.queryLong("SELECT sum(id) * 100 + count(*) FROM crash_survivor"))
+        .as("only the prepared row (1), once: 100 * sum + count")
+        .isEqualTo(101);
+  }
 }

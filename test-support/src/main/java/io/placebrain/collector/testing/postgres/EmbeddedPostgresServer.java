@@ -7,6 +7,9 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * A real PostgreSQL server (binaries from Maven Central) running beside the test JVM on a free
@@ -99,6 +102,42 @@ public final class EmbeddedPostgresServer extends TestPostgres {
       server.close();
     } catch (IOException e) {
       throw new UncheckedIOException("Could not stop PostgreSQL", e);
+    } finally {
+      server = null;
+    }
+  }
+
+  @Override
+  public boolean canCrash() {
+    return true;
+  }
+
+  /** SIGQUIT to the postmaster: what {@code pg_ctl stop -m immediate} sends. */
+  @Override
+  public synchronized void crash() {
+    if (server == null) {
+      return;
+    }
+    try {
+      long pid = Long.parseLong(Files.readAllLines(dataDirectory.resolve("postmaster.pid")).get(0));
+      ProcessHandle postmaster =
+          ProcessHandle.of(pid)
+              .orElseThrow(() -> new IllegalStateException("no postmaster with pid " + pid));
+      Process kill = new ProcessBuilder("kill", "-QUIT", String.valueOf(pid)).inheritIO().start();
+      if (kill.waitFor() != 0) {
+        throw new IllegalStateException("kill -QUIT " + pid + " failed");
+      }
+      postmaster.onExit().get(30, TimeUnit.SECONDS);
+      // The library still holds a lock on the data directory; closing it releases the lock (its
+      // own stop finds no server and logs that).
+      server.close();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Could not crash PostgreSQL", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("PostgreSQL's postmaster did not exit on SIGQUIT", e);
     } finally {
       server = null;
     }

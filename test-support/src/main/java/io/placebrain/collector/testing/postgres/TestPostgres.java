@@ -38,7 +38,24 @@ public abstract class TestPostgres implements AutoCloseable {
     throw new UnsupportedOperationException(this + " cannot be stopped by a test");
   }
 
-  /** Starts a server stopped by {@link #stop()} again, on the same port with the same data. */
+  /** Whether {@link #crash()} can stop the server the way a crash does. */
+  public boolean canCrash() {
+    return false;
+  }
+
+  /**
+   * Stops the server as a crash would, PostgreSQL's immediate shutdown: no shutdown checkpoint,
+   * sessions cut off, open transactions lost; prepared ones survive through WAL recovery at the
+   * next {@link #start()}.
+   */
+  public void crash() {
+    throw new UnsupportedOperationException(this + " cannot be crashed by a test");
+  }
+
+  /**
+   * Starts a server stopped by {@link #stop()} or {@link #crash()} again, on the same port with the
+   * same data.
+   */
   public void start() {
     throw new UnsupportedOperationException(this + " cannot be started by a test");
   }

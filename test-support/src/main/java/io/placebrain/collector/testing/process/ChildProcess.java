@@ -1,4 +1,4 @@
-package io.placebrain.collector.cluster;
+package io.placebrain.collector.testing.process;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,10 +13,11 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A JVM (JobManager, TaskManager) started beside the test JVM. It is tethered to the test JVM: when
- * that exits, however it exits, the child is killed too (see {@code tethered.sh}).
+ * A JVM (a Flink JobManager or TaskManager, a Kafka broker) started beside the test JVM. It is
+ * tethered to the test JVM: when that exits, however it exits, the child is killed too (see {@code
+ * tethered.sh}).
  */
-final class ChildProcess implements AutoCloseable {
+public final class ChildProcess implements AutoCloseable {
 
   private static Path tether;
 
@@ -33,7 +34,7 @@ final class ChildProcess implements AutoCloseable {
   }
 
   /** Starts {@code command} with the extra environment; its output goes to {@code output}. */
-  static ChildProcess start(
+  public static ChildProcess start(
       String name, List<String> command, Map<String, String> environment, Path output)
       throws IOException, InterruptedException {
     Path pidFile = output.resolveSibling(output.getFileName() + ".pid");
@@ -70,20 +71,20 @@ final class ChildProcess implements AutoCloseable {
     return tether;
   }
 
-  long pid() {
+  public long pid() {
     return pid;
   }
 
-  boolean isAlive() {
+  public boolean isAlive() {
     return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
   }
 
-  Path output() {
+  public Path output() {
     return output;
   }
 
   /** SIGKILL, as a crashed machine or the kernel's OOM killer would stop it; waits until gone. */
-  void kill() {
+  public void kill() {
     ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
     try {
       if (!wrapper.waitFor(30, TimeUnit.SECONDS)) {
@@ -96,14 +97,14 @@ final class ChildProcess implements AutoCloseable {
   }
 
   /** Waits for the process to exit by itself; returns its exit code. */
-  int waitFor(Duration timeout) throws InterruptedException {
+  public int waitFor(Duration timeout) throws InterruptedException {
     if (!wrapper.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
       throw new IllegalStateException(name + " still running after " + timeout);
     }
     return wrapper.exitValue();
   }
 
-  String outputText() {
+  public String outputText() {
     try {
       return Files.readString(output);
     } catch (IOException e) {
