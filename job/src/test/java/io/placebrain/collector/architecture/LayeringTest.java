@@ -3,6 +3,7 @@ package io.placebrain.collector.architecture;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
 import com.tngtech.archunit.base.DescribedPredicate;
+import com.tngtech.archunit.core.domain.JavaAccess;
 import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
@@ -74,12 +75,63 @@ class LayeringTest {
     noClasses().should().dependOnClassesThat(CONNECTOR_INTERNALS).check(jobTests);
   }
 
+  @Test
+  void theApplicationCallsNoInternalMemberOfTheConnector() {
+    noClasses().should().accessTargetWhere(INTERNAL_CONNECTOR_MEMBER).check(job);
+  }
+
+  @Test
+  void theApplicationsTestsCallNoInternalMemberOfTheConnector() {
+    noClasses().should().accessTargetWhere(INTERNAL_CONNECTOR_MEMBER).check(jobTests);
+  }
+
+  private static final Set<String> INTERNAL_PACKAGES =
+      Set.of(
+          "io.placebrain.flink.connector.postgres.copy.writer",
+          "io.placebrain.flink.connector.postgres.copy.committer",
+          "io.placebrain.flink.connector.postgres.copy.internal");
+
+  /**
+   * Classes marked {@code @Internal}, classes nested in one, and every class (nested ones included)
+   * of the connector's writer, committer and internal packages, marked or not.
+   */
   private static final DescribedPredicate<JavaClass> CONNECTOR_INTERNALS =
-      new DescribedPredicate<>("are the connector's @Internal classes") {
+      new DescribedPredicate<>("are internal to the connector") {
         @Override
         public boolean test(JavaClass target) {
-          return target.getPackageName().startsWith("io.placebrain.flink.connector")
-              && target.isAnnotatedWith(Internal.class);
+          if (!target.getPackageName().startsWith("io.placebrain.flink.connector")) {
+            return false;
+          }
+          if (INTERNAL_PACKAGES.stream()
+              .anyMatch(
+                  p ->
+                      target.getPackageName().equals(p)
+                          || target.getPackageName().startsWith(p + "."))) {
+            return true;
+          }
+          for (JavaClass c = target; c != null; c = c.getEnclosingClass().orElse(null)) {
+            if (c.isAnnotatedWith(Internal.class)) {
+              return true;
+            }
+          }
+          return false;
+        }
+      };
+
+  /** Methods, constructors and fields of the connector marked {@code @Internal}. */
+  private static final DescribedPredicate<JavaAccess<?>> INTERNAL_CONNECTOR_MEMBER =
+      new DescribedPredicate<>("is a member of the connector marked @Internal") {
+        @Override
+        public boolean test(JavaAccess<?> access) {
+          return access
+                  .getTargetOwner()
+                  .getPackageName()
+                  .startsWith("io.placebrain.flink.connector")
+              && access
+                  .getTarget()
+                  .resolveMember()
+                  .map(member -> member.isAnnotatedWith(Internal.class))
+                  .orElse(false);
         }
       };
 

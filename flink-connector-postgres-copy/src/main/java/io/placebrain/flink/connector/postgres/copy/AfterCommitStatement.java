@@ -31,7 +31,8 @@ public final class AfterCommitStatement implements Serializable {
 
   /**
    * A statement called {@code name} (1 to 64 letters, digits, {@code _ . -}) running {@code sql}.
-   * Statements must be idempotent: a commit retried after a restart runs them again.
+   * Statements must be idempotent: a commit retried after a restart runs them again. Parameters are
+   * {@code ?} placeholders; {@code $1} is refused.
    */
   public static AfterCommitStatement of(String name, String sql) {
     if (name == null || !name.matches("[A-Za-z0-9_.-]{1,64}")) {
@@ -41,6 +42,17 @@ public final class AfterCommitStatement implements Serializable {
     }
     if (sql == null || sql.isBlank()) {
       throw new IllegalArgumentException("After-commit statement " + name + " has no SQL");
+    }
+    int positional = Placeholders.firstPositional(sql);
+    if (positional >= 0) {
+      // The driver would send it unbound: the statement would fail only after its rows commit.
+      throw new IllegalArgumentException(
+          "After-commit statement "
+              + name
+              + " uses a server-side parameter ($n) at index "
+              + positional
+              + "; write ? placeholders instead: "
+              + sql);
     }
     return new AfterCommitStatement(name, sql);
   }

@@ -25,10 +25,19 @@ public interface CopyRowEncoder<T> extends Serializable {
 
   /**
    * For an element that is not a row but an instruction: actions of {@link #afterCommitStatements}
-   * to run once every row written before it is committed (exactly once: by the committer, after
-   * this checkpoint's transaction and all earlier ones; at least once: after the rows before it).
-   * The statements must be idempotent, since a commit retried after a restart runs them again.
-   * Returns null for a row.
+   * that the committer runs once the checkpoint the element belongs to has completed and its rows
+   * are committed. "Its rows" are those of the same writer subtask, in that checkpoint and earlier
+   * ones: rows written before the element, and also rows written after it within the same
+   * checkpoint. Rows of other subtasks, and of later checkpoints, may commit before or after the
+   * actions run. This holds for both delivery guarantees. The statements must be idempotent, since
+   * a commit retried after a restart runs them again. Returns null for a row.
+   *
+   * <p>Actions run only at checkpoints (and at the end of bounded input): a job that never
+   * checkpoints never runs them, and the writer keeps them in memory without limit. Enable
+   * checkpointing when the encoder yields actions, whatever the delivery guarantee.
+   *
+   * @throws IllegalArgumentException when a parameter refuses a value (see {@link
+   *     StatementParameter}); the job then fails without restarts, naming the element
    */
   default java.util.List<AfterCommitAction> afterCommitActions(T element) {
     return null;

@@ -10,6 +10,7 @@ import io.placebrain.flink.connector.postgres.copy.writer.WriterContext;
 import java.io.IOException;
 import java.util.Collection;
 import java.util.function.UnaryOperator;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.connector.sink2.Committer;
@@ -25,8 +26,9 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
 /**
  * A Flink sink that writes rows into a PostgreSQL table with binary {@code COPY ... FROM STDIN},
  * buffered and checkpointed, exactly once (two-phase commit with prepared transactions) or at least
- * once. Build one with {@link #builder()}; see {@link CopySinkWriter} for how exactly-once works
- * and {@link CopyCommitter} for how commit failures are handled.
+ * once. Build one with {@link #builder()}; the module's README says what it guarantees and how
+ * commit failures are handled. The methods Flink calls to run it (writers, committer, serializers)
+ * and their types are internal.
  */
 @PublicEvolving
 public final class PostgresCopySink<T>
@@ -87,11 +89,13 @@ public final class PostgresCopySink<T>
     return new PostgresCopySinkBuilder<>();
   }
 
+  @Internal
   @Override
   public SinkWriter<T> createWriter(WriterInitContext context) throws IOException {
     return restoreWriter(context, java.util.List.of());
   }
 
+  @Internal
   @Override
   public StatefulSinkWriter<T, CopyWriterState> restoreWriter(
       WriterInitContext context, Collection<CopyWriterState> recoveredState) throws IOException {
@@ -110,16 +114,19 @@ public final class PostgresCopySink<T>
         retain);
   }
 
+  @Internal
   @Override
   public SimpleVersionedSerializer<CopyWriterState> getWriterStateSerializer() {
     return new CopyWriterStateSerializer();
   }
 
+  @Internal
   @Override
   public Committer<CopyCommittable> createCommitter(CommitterInitContext context) {
     return new CopyCommitter(settings, connections, context.metricGroup());
   }
 
+  @Internal
   @Override
   public SimpleVersionedSerializer<CopyCommittable> getCommittableSerializer() {
     return new CopyCommittableSerializer();

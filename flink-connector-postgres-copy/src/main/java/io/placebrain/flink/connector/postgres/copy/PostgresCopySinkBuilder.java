@@ -76,6 +76,12 @@ public final class PostgresCopySinkBuilder<T> {
     return this;
   }
 
+  /**
+   * Exactly once (rows become visible when the checkpoint completes) or at least once (each batch
+   * commits when sent). Both need checkpointing for after-commit actions ({@link
+   * CopyRowEncoder#afterCommitActions}): they run only once a checkpoint completes, so without
+   * checkpointing they never run and pile up in the writer's memory.
+   */
   public PostgresCopySinkBuilder<T> setDeliveryGuarantee(DeliveryGuarantee deliveryGuarantee) {
     if (deliveryGuarantee == DeliveryGuarantee.NONE) {
       throw new IllegalArgumentException("The COPY sink offers EXACTLY_ONCE or AT_LEAST_ONCE");

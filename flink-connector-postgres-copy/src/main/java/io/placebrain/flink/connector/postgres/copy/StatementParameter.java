@@ -52,14 +52,17 @@ public final class StatementParameter implements Serializable {
     }
   }
 
+  /** 4713-01-01 BC, 00:00 UTC: the earliest instant the driver binds as itself. */
+  private static final long MIN_TIMESTAMP_MICROS = -210_863_520_000_000_000L;
+
   private static final StatementParameter NULL_VALUE = new StatementParameter(Type.NULL, null, 0);
 
   private final Type type;
 
-  /** The value of TEXT and the most significant bits of UUID as text; null otherwise. */
+  /** The value of TEXT, and of UUID as its canonical text; null otherwise. */
   private final String text;
 
-  /** INT8, TIMESTAMP_MICROS, BOOL (1 or 0), FLOAT8 (its bits), UUID (least significant bits). */
+  /** INT8, TIMESTAMP_MICROS, BOOL (1 or 0), FLOAT8 (its bits); 0 otherwise. */
   private final long bits;
 
   private StatementParameter(Type type, String text, long bits) {
@@ -73,8 +76,19 @@ public final class StatementParameter implements Serializable {
     return NULL_VALUE;
   }
 
+  /**
+   * A text value. Refuses what PostgreSQL cannot store unchanged: a NUL character (the server
+   * refuses it, and only at the commit, after the rows are committed) and a lone surrogate (the
+   * driver would store it as {@code ?}). Strip or replace them before binding.
+   *
+   * @throws IllegalArgumentException if the value holds either
+   */
   public static StatementParameter text(String value) {
-    return value == null ? NULL_VALUE : new StatementParameter(Type.TEXT, value, 0);
+    if (value == null) {
+      return NULL_VALUE;
+    }
+    checkStorable(value);
+    return new StatementParameter(Type.TEXT, value, 0);
   }
 
   public static StatementParameter int8(long value) {
@@ -93,8 +107,21 @@ public final class StatementParameter implements Serializable {
     return value == null ? NULL_VALUE : new StatementParameter(Type.UUID, value.toString(), 0);
   }
 
-  /** A {@code timestamptz}: microseconds since the epoch, UTC. */
+  /**
+   * A {@code timestamptz}: microseconds since the epoch, UTC, from 4713-01-01 BC on (the driver
+   * stores earlier instants as {@code -infinity}; every later {@code long} fits PostgreSQL's
+   * range).
+   *
+   * @throws IllegalArgumentException for an instant before 4713-01-01 BC
+   */
   public static StatementParameter timestampMicros(long micros) {
+    if (micros < MIN_TIMESTAMP_MICROS) {
+      throw new IllegalArgumentException(
+          "A timestamp parameter must not be before 4713-01-01 BC (the database driver would store"
+              + " -infinity): "
+              + micros
+              + " µs since the epoch");
+    }
     return new StatementParameter(Type.TIMESTAMP_MICROS, null, micros);
   }
 
@@ -181,6 +208,28 @@ public final class StatementParameter implements Serializable {
         return new StatementParameter(type, new String(utf8, StandardCharsets.UTF_8), 0);
       default:
         return new StatementParameter(type, null, in.readLong());
+    }
+  }
+
+  private static void checkStorable(String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c == '\0') {
+        throw new IllegalArgumentException(
+            "A text parameter must not contain a NUL character (PostgreSQL cannot store it), at"
+                + " index "
+                + i);
+      }
+      if (Character.isHighSurrogate(c)
+          && i + 1 < value.length()
+          && Character.isLowSurrogate(value.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw new IllegalArgumentException(
+            "A text parameter must be well-formed UTF-16; a lone surrogate at index "
+                + i
+                + " would be stored as '?'");
+      }
     }
   }
 

@@ -7,6 +7,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.postgresql.core.Parser;
 
 class AfterCommitStatementTest {
 
@@ -21,11 +22,34 @@ class AfterCommitStatementTest {
         "DELETE FROM t WHERE a ?? 'k' AND b = ? => 1",
         "DELETE FROM t /* ? */ WHERE b = ? -- ? => 1",
         "DO $body$ BEGIN PERFORM ?; END $body$ => 0",
-        "DELETE FROM t WHERE a = $1 => 0",
+        "DELETE FROM t WHERE a$1 = ? => 1",
+        "DELETE FROM t WHERE a = E'x\\'y' AND b = ? => 1",
+        "DELETE FROM t WHERE a = 'x\\' AND b = ? => 1",
+        "DELETE FROM t /* a /* b */ ? */ WHERE b = ? => 1",
+        "DELETE FROM t WHERE col$x$ = ? => 1",
         "DELETE FROM t WHERE row_text LIKE '%' || ?::text || '%' => 1",
       })
-  void countsThePlaceholdersTheDriverBinds(String sql, int placeholders) {
+  void countsThePlaceholdersTheDriverBinds(String sql, int placeholders) throws Exception {
     assertThat(AfterCommitStatement.of("s", sql).parameterCount()).isEqualTo(placeholders);
+    assertThat(
+            Parser.parseJdbcSql(sql, true, true, true, false, false).stream()
+                .mapToInt(query -> query.bindPositions.length)
+                .sum())
+        .as("the driver's own count")
+        .isEqualTo(placeholders);
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiterString = " => ",
+      value = {
+        "DELETE FROM t WHERE a = $1 => 24",
+        "DELETE FROM t WHERE a = '$1' AND b = $2 => 37",
+      })
+  void refusesServerSideParameters(String sql, int index) {
+    assertThatThrownBy(() -> AfterCommitStatement.of("s", sql))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("server-side parameter ($n) at index " + index);
   }
 
   @Test

@@ -87,6 +87,11 @@ public final class CopyCommitter implements Committer<CopyCommittable> {
   private void commitOne(CommitRequest<CopyCommittable> request)
       throws IOException, InterruptedException {
     CopyCommittable committable = request.getCommittable();
+    // Every action must be runnable before anything commits or runs: a job failing after some
+    // actions ran would leave their effects without the rest.
+    for (AfterCommitAction action : committable.afterCommit()) {
+      declaredStatement(committable, action);
+    }
     Backoff backoff = new Backoff(settings.initialBackoff(), settings.maxBackoff());
     // Whether an earlier attempt of this call committed: a retry then finds the name gone, which
     // is this call's own commit, not one from before a restart.
@@ -260,7 +265,9 @@ public final class CopyCommitter implements Committer<CopyCommittable> {
    * The statement an action of a checkpoint names, as this job declares it. A checkpoint taken by a
    * version of the job that declared a statement this one does not (or with other placeholders)
    * cannot run here, and no restart changes that: the job fails without restarts, saying what to
-   * declare; the checkpoint keeps the action.
+   * declare; the checkpoint keeps the action, and its transaction stays prepared (this is checked
+   * before the commit). To retire a statement, keep its name declared with a no-op of as many
+   * placeholders (e.g. {@code SELECT 1 WHERE ? IS NULL}) until no checkpoint holds an action of it.
    */
   private AfterCommitStatement declaredStatement(
       CopyCommittable committable, AfterCommitAction action) {
@@ -297,7 +304,12 @@ public final class CopyCommitter implements Committer<CopyCommittable> {
                     : " of prepared transaction " + committable.transactionId())
                 + ", which this job cannot run: "
                 + problem
-                + ". Declare the statement as the job that took the checkpoint did, then restart"
+                + ". Nothing of it ran"
+                + (committable.transactionId() == null
+                    ? ""
+                    : " and the transaction stays prepared (it may hold locks)")
+                + ". Declare the statement as the job that took the checkpoint did (to retire it, a"
+                + " no-op with as many placeholders, e.g. SELECT 1 WHERE ? IS NULL), then restart"
                 + " from the checkpoint."));
   }
 

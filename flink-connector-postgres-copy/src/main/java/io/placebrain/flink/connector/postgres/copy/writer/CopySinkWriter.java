@@ -305,7 +305,7 @@ public final class CopySinkWriter<T>
 
   @Override
   public void write(T element, Context ignored) throws IOException, InterruptedException {
-    List<AfterCommitAction> actions = encoder.afterCommitActions(element);
+    List<AfterCommitAction> actions = afterCommitActions(element);
     if (actions != null) {
       for (AfterCommitAction action : actions) {
         checkDeclared(action);
@@ -371,6 +371,27 @@ public final class CopySinkWriter<T>
    */
   private Savepoint savepointBeforeBatch() throws SQLException {
     return rejectedRows != null && rowsInTransaction > 0 ? connection.setSavepoint() : null;
+  }
+
+  /**
+   * The element's actions. A value a parameter refuses (a NUL in a text, say) comes from the input,
+   * which a restart reads again, failing again: so the job fails without restarts, naming the
+   * element, before the action can enter a checkpoint. The encoder must clean such values.
+   */
+  private List<AfterCommitAction> afterCommitActions(T element) {
+    try {
+      return encoder.afterCommitActions(element);
+    } catch (IllegalArgumentException e) {
+      throw new SuppressRestartsException(
+          new IllegalStateException(
+              "The encoder could not make the after-commit actions of "
+                  + RejectedRows.storable(encoder.describe(element))
+                  + ": "
+                  + e.getMessage()
+                  + ". The input would fail the same way after every restart; make the encoder"
+                  + " clean or skip such values.",
+              e));
+    }
   }
 
   /**

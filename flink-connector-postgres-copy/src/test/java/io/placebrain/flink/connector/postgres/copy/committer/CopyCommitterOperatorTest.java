@@ -170,6 +170,47 @@ class CopyCommitterOperatorTest {
     }
   }
 
+  @Test
+  void anUndeclaredActionStopsTheCommitBeforeTheTransactionOrAnyActionRuns() throws Exception {
+    UUID device = UUID.randomUUID();
+    DB.get()
+        .execute(
+            "INSERT INTO measurements VALUES (now(), '" + device + "', 'negative-checked', -1)");
+    DB.get()
+        .execute(
+            "BEGIN; INSERT INTO measurements VALUES (now(), gen_random_uuid(), 'checked-first', 1);"
+                + " PREPARE TRANSACTION 'checked:1:0:a'");
+    CopyCommittable committable =
+        new CopyCommittable(
+            "checked:1:0:a",
+            1,
+            List.of(
+                TestRowEncoder.DELETE_NEGATIVE.bind(StatementParameter.uuid(device)),
+                TestRowEncoder.DELETE_DEVICE.bind(StatementParameter.uuid(device))));
+    OperatorSubtaskState checkpoint;
+    try (var harness = committerOperator(DB.get(), new TestRowEncoder())) {
+      harness.open();
+      deliver(harness, 1, committable);
+      checkpoint = harness.snapshot(1, 1);
+    }
+
+    try (var restored =
+        committerOperator(
+            DB.get(), TestRowEncoder.declaring(List.of(TestRowEncoder.DELETE_NEGATIVE)))) {
+      restored.setRestoredCheckpointId(1);
+      assertThatThrownBy(() -> restored.initializeState(checkpoint))
+          .isInstanceOf(SuppressRestartsException.class)
+          .hasStackTraceContaining("declares no statement named 'delete_device'")
+          .hasStackTraceContaining("stays prepared");
+    }
+
+    assertThat(prepared("checked:1:0:a")).as("still prepared").isTrue();
+    assertThat(rowsWithKey("negative-checked"))
+        .as("the declared action did not run either")
+        .isOne();
+    DB.get().execute("ROLLBACK PREPARED 'checked:1:0:a'");
+  }
+
   private static OneInputStreamOperatorTestHarness<
           CommittableMessage<CopyCommittable>, CommittableMessage<CopyCommittable>>
       committerOperator(TestDatabase database) throws Exception {

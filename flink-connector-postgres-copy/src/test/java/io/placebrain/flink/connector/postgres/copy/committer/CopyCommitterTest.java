@@ -99,6 +99,36 @@ class CopyCommitterTest {
   }
 
   @Test
+  void theEarliestTimestampAndATextWithASurrogatePairAreStoredAsThemselves() throws Exception {
+    DB.get().execute("CREATE TABLE edge_values (ts timestamptz, t text)");
+    AfterCommitStatement insert =
+        AfterCommitStatement.of("insert_edge", "INSERT INTO edge_values VALUES (?, ?)");
+    CopySinkSettings edge =
+        CopySinkSettings.of(
+            builder(DB.get(), DeliveryGuarantee.EXACTLY_ONCE)
+                .setEncoder(TestRowEncoder.declaring(List.of(insert)))
+                .build());
+    CopyCommittable committable =
+        new CopyCommittable(
+            null,
+            0,
+            List.of(
+                insert.bind(
+                    StatementParameter.timestampMicros(-210_863_520_000_000_000L),
+                    StatementParameter.text("\uD83D\uDE00"))));
+
+    assertThat(CopySinkTestSupport.commit(DB.get(), edge, List.of(committable)))
+        .containsExactly("committed");
+
+    assertThat(
+            DB.get()
+                .queryLong(
+                    "SELECT count(*) FROM edge_values WHERE isfinite(ts)"
+                        + " AND ts = '4713-01-01 00:00:00+00 BC' AND t = U&'\\+01F600'"))
+        .isOne();
+  }
+
+  @Test
   void aTransactionNoLongerPreparedCountsAsAlreadyCommitted() throws Exception {
     prepare("t:2:0:a");
     commitWith(connections(DB.get()), "t:2:0:a");

@@ -313,6 +313,64 @@ class CopySinkWriterTest {
   }
 
   @Test
+  void aParameterValueTheDatabaseCannotStoreFailsTheJobWithoutRestartsBeforeTheCheckpoint()
+      throws Exception {
+    AfterCommitStatement byKey =
+        AfterCommitStatement.of("delete_key", "DELETE FROM measurements WHERE key = ?");
+    CopyRowEncoder<TestRow> encoder =
+        new CopyRowEncoder<>() {
+          @Override
+          public List<String> columns() {
+            return new TestRowEncoder().columns();
+          }
+
+          @Override
+          public void encode(TestRow element, BinaryCopyBuffer row) {
+            new TestRowEncoder().encode(element, row);
+          }
+
+          @Override
+          public List<AfterCommitStatement> afterCommitStatements() {
+            return List.of(byKey);
+          }
+
+          @Override
+          public List<AfterCommitAction> afterCommitActions(TestRow row) {
+            return List.of(byKey.bind(StatementParameter.text(row.key)));
+          }
+        };
+    CopySinkSettings settings =
+        CopySinkSettings.of(
+            PostgresCopySink.<TestRow>builder()
+                .setConnection(DB.get().jdbcUrl(), DB.get().user(), DB.get().password())
+                .setTable("measurements")
+                .setEncoder(encoder)
+                .setTransactionIdPrefix("nul")
+                .build());
+    try (CopySinkWriter<TestRow> writer =
+        new CopySinkWriter<>(
+            settings,
+            encoder,
+            connections(DB.get()),
+            null,
+            new WriterContext(
+                0,
+                1,
+                OptionalLong.empty(),
+                timers,
+                UnregisteredMetricsGroup.createSinkWriterMetricGroup()))) {
+      assertThatThrownBy(
+              () ->
+                  writer.write(
+                      new TestRow(0, CopySinkTestSupport.DEVICE, "from\u0000kafka", 1), null))
+          .isInstanceOf(SuppressRestartsException.class)
+          .hasStackTraceContaining("NUL character")
+          .hasStackTraceContaining("from");
+      assertThat(writer.prepareCommit()).as("nothing enters the checkpoint").isEmpty();
+    }
+  }
+
+  @Test
   void atLeastOnceDeletionWaitsForTheCheckpointLikeExactlyOnce() throws Exception {
     // Alerts of the device emitted just before its marker may still sit in the alerts sink's
     // batch, which is flushed at the checkpoint: a delete run on arrival would precede them.
