@@ -132,14 +132,21 @@ class SessionClusterITCase {
 
   @AfterAll
   static void stopCluster() throws Exception {
-    if (alerts != null) {
-      alerts.close();
-    }
-    if (cluster != null) {
-      cluster.close();
-    }
-    if (kafka != null) {
-      kafka.close();
+    // Each in turn even when one fails, so no broker or cluster outlives a failed close.
+    try {
+      if (alerts != null) {
+        alerts.close();
+      }
+    } finally {
+      try {
+        if (cluster != null) {
+          cluster.close();
+        }
+      } finally {
+        if (kafka != null) {
+          kafka.close();
+        }
+      }
     }
   }
 

@@ -47,7 +47,8 @@ public final class EmbeddedPostgresServer extends TestPostgres {
               // It is a fresh temporary directory, so the first start initialises it.
               .setCleanDataDirectory(false)
               .setPort(port)
-              .setPGStartupWait(Duration.ofSeconds(30))
+              // Crash recovery after crash() on a loaded machine can take longer than a start.
+              .setPGStartupWait(Duration.ofSeconds(120))
               // Two-phase commit needs prepared transactions; they are off by default.
               .setServerConfig("max_prepared_transactions", "64")
               .setServerConfig("max_connections", "200")
