@@ -164,11 +164,8 @@ public final class BinaryCopyBuffer {
   /** Sends what {@link #stream} has not sent yet, then the trailer, and ends the COPY. */
   @Internal
   public long finishStream(CopyIn copy, int sentBytes) throws IOException {
+    stream(copy, sentBytes);
     try {
-      if (sentBytes == 0) {
-        copy.writeToCopy(HEADER, 0, HEADER.length);
-      }
-      copy.writeToCopy(bytes, sentBytes, size - sentBytes);
       copy.writeToCopy(TRAILER, 0, TRAILER.length);
       return copy.endCopy();
     } catch (java.sql.SQLException e) {
