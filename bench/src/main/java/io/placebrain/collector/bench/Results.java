@@ -56,9 +56,11 @@ final class Results {
   }
 
   private static String number(double value) {
-    return value >= 1000
-        ? String.format(Locale.ROOT, "%,.0f", value)
-        : String.format(Locale.ROOT, "%.1f", value);
+    if (value >= 1000) {
+      return String.format(Locale.ROOT, "%,.0f", value);
+    }
+    // Ratios such as 0.97 × need their second digit.
+    return String.format(Locale.ROOT, Math.abs(value) < 10 ? "%.2f" : "%.1f", value);
   }
 
   /** {@code {"key": median, ...}} plus {@code key_min}/{@code key_max}; numbers only. */
