@@ -45,6 +45,26 @@ class PostgresRoundTripITCase {
   }
 
   @Test
+  void aCopyHasTheTemplatesRowsEvenWhileASessionHeldTheTemplate() throws Exception {
+    TestPostgres server = TestServices.postgres();
+    TestDatabase template = server.createDatabase();
+    TestDatabase copy = null;
+    template.execute("CREATE TABLE probe (id int)");
+    template.execute("INSERT INTO probe VALUES (1), (2)");
+    // As TimescaleDB's scheduler does in every database with the extension.
+    try (Connection holder = template.connect()) {
+      copy = server.copyDatabase(template);
+      assertThat(copy.queryLong("SELECT count(*) FROM probe")).isEqualTo(2);
+      assertThat(holder.isValid(5)).isFalse();
+    } finally {
+      if (copy != null) {
+        copy.drop();
+      }
+      template.drop();
+    }
+  }
+
+  @Test
   void preparedTransactionsAreEnabled() throws Exception {
     // The exactly-once COPY sink commits in two phases; PostgreSQL disables that by default.
     assertThat(DB.get().queryLong("SELECT current_setting('max_prepared_transactions')::int"))

@@ -89,16 +89,26 @@ public abstract class TestPostgres implements AutoCloseable {
   /**
    * Creates a database as a copy of {@code template}, schema and data: far cheaper than building
    * the same schema again where that is costly (e.g. a hypertable with its chunks). The template is
-   * marked as one and closed to connections first, so nothing (e.g. TimescaleDB's background
-   * scheduler, which keeps away from templates) holds a session in it; {@link #dropDatabase}
-   * reverses both. Fails like {@code CREATE DATABASE} where a session still holds it.
+   * marked as one and closed to connections first, then the sessions still in it are ended: {@code
+   * CREATE DATABASE} refuses a template anyone is connected to, and TimescaleDB's background
+   * scheduler connects to every database as soon as it has the extension (once closed, it does not
+   * come back). {@link #dropDatabase} reverses both marks.
    */
   public TestDatabase copyDatabase(TestDatabase template) throws SQLException {
+    if (!template.name().startsWith(TEST_DATABASE_PREFIX)) {
+      throw new IllegalArgumentException(
+          "Refusing to end the sessions of a database tests did not create: " + template.name());
+    }
     String name = TEST_DATABASE_PREFIX + UUID.randomUUID().toString().replace("-", "");
     try (Connection admin = connect(adminDatabase());
         Statement statement = admin.createStatement()) {
       statement.execute(
           "ALTER DATABASE " + template.name() + " WITH IS_TEMPLATE true ALLOW_CONNECTIONS false");
+      // CREATE DATABASE waits up to 5 s for the ended sessions to go.
+      statement.execute(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"
+              + template.name()
+              + "' AND pid <> pg_backend_pid()");
       statement.execute("CREATE DATABASE " + name + " TEMPLATE " + template.name());
     }
     return new TestDatabase(this, name);
