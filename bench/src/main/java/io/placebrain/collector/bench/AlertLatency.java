@@ -124,6 +124,7 @@ final class AlertLatency {
             CollectorJob.build(env, config);
             JobClient job = env.executeAsync("bench alerts");
             try {
+              cluster.awaitTasksRunning(job.getJobID());
               long total = warmUp.toMillis() + window.toMillis() * windows;
               long start = System.currentTimeMillis();
               long sent = 0;

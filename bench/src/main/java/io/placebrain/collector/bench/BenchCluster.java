@@ -8,6 +8,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
@@ -82,6 +83,28 @@ final class BenchCluster implements AutoCloseable {
       }
     }
     return null;
+  }
+
+  /**
+   * Waits until every task of the job runs (deployment done), polling the REST API: what a warm-up
+   * measured from here covers is the job's work, not how long deployment took.
+   */
+  void awaitTasksRunning(JobID job) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+    while (true) {
+      JsonNode vertices = get("/jobs/" + job).path("vertices");
+      boolean running = vertices.size() > 0;
+      for (JsonNode vertex : vertices) {
+        running &= "RUNNING".equals(vertex.path("status").asText());
+      }
+      if (running) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("Job " + job + " not running after a minute: " + vertices);
+      }
+      Thread.sleep(50);
+    }
   }
 
   /**

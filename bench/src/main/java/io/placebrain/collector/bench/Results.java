@@ -59,6 +59,9 @@ final class Results {
     if (value >= 1000) {
       return String.format(Locale.ROOT, "%,.0f", value);
     }
+    if (value == Math.rint(value)) {
+      return String.format(Locale.ROOT, "%.0f", value); // counts
+    }
     // Ratios such as 0.97 × need their second digit.
     return String.format(Locale.ROOT, Math.abs(value) < 10 ? "%.2f" : "%.1f", value);
   }
