@@ -8,6 +8,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -29,6 +30,7 @@ final class BenchCluster implements AutoCloseable {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  private final HttpClient http = HttpClient.newHttpClient();
   private final MiniCluster cluster;
   private final URI rest;
 
@@ -92,10 +94,17 @@ final class BenchCluster implements AutoCloseable {
   void awaitTasksRunning(JobID job) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
     while (true) {
-      JsonNode vertices = get("/jobs/" + job).path("vertices");
+      JsonNode details = get("/jobs/" + job);
+      String state = details.path("state").asText();
+      if (Set.of("FAILED", "CANCELED", "CANCELLING", "FINISHED").contains(state)) {
+        throw new IllegalStateException("Job " + job + " is " + state + " before it ran");
+      }
+      JsonNode vertices = details.path("vertices");
+      // A vertex's status says RUNNING once one task runs; count its running tasks instead.
       boolean running = vertices.size() > 0;
       for (JsonNode vertex : vertices) {
-        running &= "RUNNING".equals(vertex.path("status").asText());
+        running &=
+            vertex.path("tasks").path("RUNNING").asInt() == vertex.path("parallelism").asInt();
       }
       if (running) {
         return;
@@ -118,10 +127,9 @@ final class BenchCluster implements AutoCloseable {
 
   private JsonNode get(String path) throws Exception {
     HttpResponse<String> response =
-        HttpClient.newHttpClient()
-            .send(
-                HttpRequest.newBuilder(rest.resolve(path)).timeout(Duration.ofSeconds(10)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        http.send(
+            HttpRequest.newBuilder(rest.resolve(path)).timeout(Duration.ofSeconds(10)).build(),
+            HttpResponse.BodyHandlers.ofString());
     return JSON.readTree(response.body());
   }
 

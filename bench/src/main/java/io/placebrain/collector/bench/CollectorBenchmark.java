@@ -200,9 +200,10 @@ public final class CollectorBenchmark {
 
   /**
    * The ceiling and the COPY sink in alternation: each round runs the ceiling and both sinks, in an
-   * order that rotates from round to round, so a slow phase of the machine (or of the database), or
-   * coming right after a Flink job, falls on each alike; each sink run is also divided by its
-   * round's ceiling run.
+   * order that rotates from round to round (each takes each place once), so a slow phase of the
+   * machine or of the database falls on each alike; each sink run is also divided by its round's
+   * ceiling run. Which run precedes which is not balanced: the ceiling always follows the
+   * at-least-once sink.
    */
   private static void measureCeilingBesideSinks(
       BenchCluster cluster, Throughput throughput, Size size, Results results) throws Exception {
