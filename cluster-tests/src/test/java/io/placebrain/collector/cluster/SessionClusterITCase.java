@@ -340,15 +340,7 @@ class SessionClusterITCase {
     }
     assertThat(producer.failure.get()).isNull();
 
-    long expected = (long) rounds * SEQUENCE_DEVICES.size();
-    cluster
-        .rest()
-        .await(
-            Duration.ofMinutes(3),
-            () -> storedSequence(SEQUENCE_DEVICES) >= expected,
-            "all " + expected + " sequence readings stored");
-    // Anything still in flight (a duplicate) would be committed by the next checkpoints.
-    cluster.rest().awaitMoreCheckpoints(jobId, 2, STARTUP);
+    awaitAllStoredAndTwoMoreCheckpoints(SEQUENCE_DEVICES, rounds);
     assertSequenceExactlyOnce(SEQUENCE_DEVICES, rounds);
   }
 
@@ -393,14 +385,7 @@ class SessionClusterITCase {
     }
     assertThat(producer.failure.get()).isNull();
 
-    long expected = (long) rounds * devices.size();
-    cluster
-        .rest()
-        .await(
-            Duration.ofMinutes(3),
-            () -> storedSequence(devices) >= expected,
-            "all " + expected + " readings stored");
-    cluster.rest().awaitMoreCheckpoints(jobId, 2, STARTUP);
+    awaitAllStoredAndTwoMoreCheckpoints(devices, rounds);
     assertSequenceExactlyOnce(devices, rounds);
   }
 
@@ -453,14 +438,7 @@ class SessionClusterITCase {
     }
     assertThat(producer.failure.get()).isNull();
 
-    long expected = (long) rounds * devices.size();
-    cluster
-        .rest()
-        .await(
-            Duration.ofMinutes(3),
-            () -> storedSequence(devices) >= expected,
-            "all " + expected + " readings stored");
-    cluster.rest().awaitMoreCheckpoints(jobId, 2, STARTUP);
+    awaitAllStoredAndTwoMoreCheckpoints(devices, rounds);
     LOG.info(
         "Task attempts the Kafka broker kill added (0: no failover): {}",
         cluster.rest().highestAttempt(jobId) - attempt);
@@ -604,6 +582,22 @@ class SessionClusterITCase {
         .rest()
         .await(STARTUP, () -> cluster.rest().jobStatus(job).equals("FINISHED"), "job finished");
     return operation.path("location").asText();
+  }
+
+  /**
+   * Waits until every reading of {@code rounds} per device is stored, then for two more completed
+   * checkpoints: anything still in flight (a duplicate) would be committed by them.
+   */
+  private static void awaitAllStoredAndTwoMoreCheckpoints(List<String> devices, int rounds)
+      throws Exception {
+    long expected = (long) rounds * devices.size();
+    cluster
+        .rest()
+        .await(
+            Duration.ofMinutes(3),
+            () -> storedSequence(devices) >= expected,
+            "all " + expected + " readings stored");
+    cluster.rest().awaitMoreCheckpoints(jobId, 2, STARTUP);
   }
 
   private static long storedSequence(List<String> devices) throws Exception {
